@@ -1,0 +1,32 @@
+"""The domain's error vocabulary (STYLE B-10): every interface renders these the same way."""
+from __future__ import annotations
+
+
+class QfError(Exception):
+    status = 400
+    code = "bad_request"
+
+    def __init__(self, message: str, *, field: str | None = None, code: str | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.field = field
+        if code:
+            self.code = code
+
+    def __str__(self) -> str:
+        return f"{self.field}: {self.message}" if self.field else self.message
+
+
+class NotFound(QfError):
+    status = 404
+    code = "not_found"
+
+
+class Forbidden(QfError):
+    status = 403
+    code = "forbidden"
+
+
+class Conflict(QfError):
+    status = 409
+    code = "conflict"

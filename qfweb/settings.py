@@ -1,0 +1,232 @@
+"""qfweb settings: one module, driven by the environment (see .env.example).
+
+QF_ENV=dev is the embedded default: SQLite under QF_DATA_DIR, a local-memory cache, a
+generated secret key kept in the data folder, and DEBUG allowed. Any other mode is
+production and refuses to start without SECRET_KEY, DATABASE_URL and ALLOWED_HOSTS.
+"""
+from __future__ import annotations
+
+import secrets
+from pathlib import Path
+
+import environ
+from django.core.exceptions import ImproperlyConfigured
+
+from qfweb.env import Env
+
+BASE_DIR = Path(__file__).resolve().parent.parent
+env = Env()
+
+QF_ENV = env.choice("QF_ENV", ("dev", "production"), "production")
+IS_DEV = QF_ENV == "dev"
+DATA_DIR = Path(env.str("QF_DATA_DIR", str(BASE_DIR / "var")))
+
+
+def _dev_secret_key() -> str:
+    """A random key generated once and kept in the data folder, so restarts and several
+    dev processes agree on sessions and signatures."""
+    path = DATA_DIR / "secret_key"
+    if not path.exists():
+        DATA_DIR.mkdir(parents=True, exist_ok=True)
+        path.write_text(secrets.token_urlsafe(50))
+        path.chmod(0o600)
+    return path.read_text().strip()
+
+
+def _required(name: str, value: object) -> None:
+    if not value:
+        raise ImproperlyConfigured(f"{name} must be set when QF_ENV is not 'dev'")
+
+
+SECRET_KEY = env.secret("SECRET_KEY") or (_dev_secret_key() if IS_DEV else "")
+_required("SECRET_KEY", SECRET_KEY)
+if not IS_DEV and (len(SECRET_KEY) < 50 or SECRET_KEY.startswith("django-insecure-")):
+    raise ImproperlyConfigured("SECRET_KEY must be at least 50 random characters in production")
+SECRET_KEY_FALLBACKS = env.list("SECRET_KEY_FALLBACKS")
+
+DEBUG = env.bool("DEBUG", False)
+if DEBUG and not IS_DEV:
+    raise ImproperlyConfigured("DEBUG=true is only allowed with QF_ENV=dev")
+
+ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", ["localhost", "127.0.0.1", "[::1]"] if IS_DEV else [])
+_required("ALLOWED_HOSTS", ALLOWED_HOSTS)
+CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS")
+
+INSTALLED_APPS = [
+    "django.contrib.admin",
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "django.contrib.staticfiles",
+    "django_htmx",
+    "template_partials",
+    "ninja",
+    "qfweb",
+    "routing",
+    "personas",
+]
+
+MIDDLEWARE = [
+    "django.middleware.security.SecurityMiddleware",
+    "whitenoise.middleware.WhiteNoiseMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "django_htmx.middleware.HtmxMiddleware",
+]
+
+ROOT_URLCONF = "qfweb.urls"
+WSGI_APPLICATION = "qfweb.wsgi.application"
+ASGI_APPLICATION = "qfweb.asgi.application"
+
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [BASE_DIR / "templates"],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+            ],
+            # partials are a builtin so no template says {% load partials %}; the Django 6
+            # upgrade then only removes this line (STYLE B-17).
+            "builtins": ["template_partials.templatetags.partials"],
+        },
+    },
+]
+
+# Databases: SQLite in the data folder unless DATABASE_URL says otherwise.
+_database_url = env.str("DATABASE_URL")
+if not IS_DEV:
+    _required("DATABASE_URL", _database_url)
+if _database_url:
+    try:
+        _db = environ.Env.db_url_config(_database_url)
+    except (ValueError, KeyError) as exc:
+        raise ImproperlyConfigured(f"DATABASE_URL cannot be parsed: {exc}") from None
+    if not _db.get("ENGINE"):
+        raise ImproperlyConfigured("DATABASE_URL has an unknown scheme")
+else:
+    DATA_DIR.mkdir(parents=True, exist_ok=True)
+    _db = {"ENGINE": "django.db.backends.sqlite3", "NAME": str(DATA_DIR / "qfweb.sqlite3")}
+if _db["ENGINE"] == "django.db.backends.postgresql":
+    # Under ASGI persistent connections must be off; psycopg's pool replaces them.
+    _db["CONN_MAX_AGE"] = 0
+    if env.bool("QF_DB_POOL", True):
+        _db.setdefault("OPTIONS", {})["pool"] = True
+elif _db["ENGINE"] == "django.db.backends.sqlite3":
+    # WAL lets the web process read while a worker writes.
+    _db.setdefault("OPTIONS", {})["init_command"] = "PRAGMA journal_mode=WAL;"
+    _db["OPTIONS"]["transaction_mode"] = "IMMEDIATE"
+DATABASES = {"default": _db}
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+# Cache: circuit state, rate limits and the configuration version live here (DESIGN.md).
+REDIS_URL = env.str("REDIS_URL")
+if REDIS_URL:
+    if not REDIS_URL.startswith(("redis://", "rediss://", "unix://")):
+        raise ImproperlyConfigured("REDIS_URL must start with redis://, rediss:// or unix://")
+    CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": REDIS_URL,
+            "KEY_PREFIX": env.str("QF_CACHE_PREFIX", "qf"),
+        }
+    }
+else:
+    CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+
+AUTH_PASSWORD_VALIDATORS = [
+    {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
+    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
+    {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
+    {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
+]
+
+LANGUAGE_CODE = "en-us"
+TIME_ZONE = env.str("TIME_ZONE", "UTC")
+USE_I18N = True
+USE_TZ = True
+
+STATIC_URL = "static/"
+STATIC_ROOT = BASE_DIR / "staticfiles"
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "staticfiles": {
+        "BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"
+        if IS_DEV
+        else "whitenoise.storage.CompressedManifestStaticFilesStorage"
+    },
+}
+# In dev, serve straight from the app folders so no collectstatic step is needed.
+WHITENOISE_USE_FINDERS = IS_DEV
+
+DATA_UPLOAD_MAX_MEMORY_SIZE = env.int("QF_MAX_REQUEST_BYTES", 2_621_440, minimum=1024)
+
+# Security: production defaults are strict; a TLS-terminating proxy is assumed.
+SECURE_CONTENT_TYPE_NOSNIFF = True
+SECURE_REFERRER_POLICY = "same-origin"
+X_FRAME_OPTIONS = "DENY"
+if not IS_DEV:
+    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+    SECURE_SSL_REDIRECT = env.bool("QF_SSL_REDIRECT", True)
+    SESSION_COOKIE_SECURE = True
+    CSRF_COOKIE_SECURE = True
+    SECURE_HSTS_SECONDS = env.int("QF_HSTS_SECONDS", 31_536_000, minimum=0)
+    SECURE_HSTS_INCLUDE_SUBDOMAINS = env.bool("QF_HSTS_INCLUDE_SUBDOMAINS", True)
+    SECURE_HSTS_PRELOAD = env.bool("QF_HSTS_PRELOAD", False)
+
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "filters": {"redact": {"()": "qfweb.redact.RedactingFilter"}},
+    "handlers": {"console": {"class": "logging.StreamHandler", "filters": ["redact"]}},
+    "root": {"handlers": ["console"], "level": env.str("QF_LOG_LEVEL", "INFO")},
+    # httpx logs full request URLs at INFO (RELIABILITY.md, redaction rule 2).
+    "loggers": {
+        "httpx": {"level": "WARNING"},
+        "httpcore": {"level": "WARNING"},
+    },
+}
+
+# ---- qfweb product settings -------------------------------------------------------------
+
+MODALITIES = ("text", "image", "audio")
+
+# QF_MULTI_MODEL=false sends every request to the global default (source document 001).
+QF_MULTI_MODEL = env.bool("QF_MULTI_MODEL", True)
+# Resolution levels 5 (environment) and 7 (built-in); they reach the resolver through
+# the configuration snapshot, never through os.environ (STYLE B-15).
+QF_DEFAULT_MODELS = {
+    modality: handle
+    for modality in MODALITIES
+    if (handle := env.handle(f"QF_DEFAULT_{modality.upper()}_MODEL"))
+}
+QF_TASK_MODELS = env.handles_with_prefix("QF_MODEL_")
+QF_BUILTIN_MODELS = {"text": "echo:echo", "image": "echo:echo-image", "audio": "echo:echo-speech"}
+
+# Persona modality detected from its name when not given (source document 000).
+QF_MODALITY_BY_NAME = env.mapping(
+    "QF_MODALITY_BY_NAME",
+    {
+        "illustrator": "image",
+        "art_director": "image",
+        "audio_director": "audio",
+        "audio_producer": "audio",
+    },
+)
+for _name, _modality in QF_MODALITY_BY_NAME.items():
+    if _modality not in MODALITIES:
+        raise ImproperlyConfigured(
+            f"QF_MODALITY_BY_NAME: {_name}={_modality} is not one of {', '.join(MODALITIES)}"
+        )
+
+# Stored provider secrets are encrypted with these Fernet keys (newest first), kept apart
+# from SECRET_KEY so that rotating one does not touch the other.
+QF_ENCRYPTION_KEYS = env.list("QF_ENCRYPTION_KEYS")

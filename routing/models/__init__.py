@@ -1,0 +1,18 @@
+from routing.models.catalog import Capability, Model, ModelCapability, Provider
+from routing.models.health import HealthCheck
+from routing.models.tasks import Default, Task, TaskFallback, TaskRequirement
+from routing.models.usage import Attempt, Generation
+
+__all__ = [
+    "Attempt",
+    "Capability",
+    "Default",
+    "Generation",
+    "HealthCheck",
+    "Model",
+    "ModelCapability",
+    "Provider",
+    "Task",
+    "TaskFallback",
+    "TaskRequirement",
+]

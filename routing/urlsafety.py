@@ -1,0 +1,49 @@
+"""Checks an admin-set provider base URL against SSRF targets (RELIABILITY.md, API7)."""
+from __future__ import annotations
+
+import ipaddress
+import socket
+from urllib.parse import urlsplit
+
+METADATA_NAMES = {"metadata", "metadata.google.internal", "metadata.goog", "instance-data"}
+
+
+class UnsafeURL(ValueError):
+    pass
+
+
+def _is_private(address: str) -> bool:
+    ip = ipaddress.ip_address(address.split("%", 1)[0])
+    return (
+        ip.is_private or ip.is_loopback or ip.is_link_local or ip.is_unspecified
+        or ip.is_reserved or ip.is_multicast
+    )
+
+
+def check_base_url(url: str, *, allow_private_network: bool) -> None:
+    """Raise UnsafeURL unless `url` is http(s) and, unless allowed, reaches a public address.
+
+    A name that does not resolve now is accepted: it cannot be connected to either, and the
+    check runs again whenever a client for the provider is built.
+    """
+    parts = urlsplit(url)
+    if parts.scheme not in ("http", "https"):
+        raise UnsafeURL("must start with http:// or https://")
+    host = parts.hostname
+    if not host:
+        raise UnsafeURL("has no host")
+    if parts.username or parts.password:
+        raise UnsafeURL("must not carry credentials; use the credential field")
+    if allow_private_network:
+        return
+    if host.lower() in METADATA_NAMES or host.lower() == "localhost" or host.endswith(".localhost"):
+        raise UnsafeURL(f"points at {host}, a private address (set 'allow private network' to permit)")
+    try:
+        addresses = {info[4][0] for info in socket.getaddrinfo(host, None)}
+    except (socket.gaierror, UnicodeError):
+        return
+    for address in addresses:
+        if _is_private(address):
+            raise UnsafeURL(
+                f"resolves to {address}, a private address (set 'allow private network' to permit)"
+            )
