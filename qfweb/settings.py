@@ -181,6 +181,9 @@ if not IS_DEV:
     SECURE_HSTS_SECONDS = env.int("QF_HSTS_SECONDS", 31_536_000, minimum=0)
     SECURE_HSTS_INCLUDE_SUBDOMAINS = env.bool("QF_HSTS_INCLUDE_SUBDOMAINS", True)
     SECURE_HSTS_PRELOAD = env.bool("QF_HSTS_PRELOAD", False)
+    # Joining the browsers' preload list is hard to undo, so it is the operator's explicit
+    # choice (QF_HSTS_PRELOAD), not a deployment-check failure.
+    SILENCED_SYSTEM_CHECKS = ["security.W021"]
 
 LOGGING = {
     "version": 1,
