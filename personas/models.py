@@ -128,7 +128,7 @@ class Scenario(models.Model):
     class Meta:
         ordering = ["name"]
         constraints = [
-            models.CheckConstraint(condition=models.Q(group_size__gt=0), name="personas_scenario_group_size_positive"),
+            models.CheckConstraint(condition=models.Q(group_size__gt=0), name="personas_scenario_group_size_positive", violation_error_message="group size must be positive."),
         ]
 
     def __str__(self) -> str:
@@ -148,7 +148,7 @@ class ScenarioModel(models.Model):
         ordering = ["scenario", "-count", "id"]
         constraints = [
             models.UniqueConstraint(fields=["scenario", "model"], name="personas_scenariomodel_unique"),
-            models.CheckConstraint(condition=models.Q(count__gt=0), name="personas_scenariomodel_count_positive"),
+            models.CheckConstraint(condition=models.Q(count__gt=0), name="personas_scenariomodel_count_positive", violation_error_message="count must be positive."),
         ]
 
     def __str__(self) -> str:
@@ -181,6 +181,7 @@ class ApiKey(models.Model):
             models.CheckConstraint(
                 condition=models.Q(monthly_budget__isnull=True) | models.Q(monthly_budget__gte=0),
                 name="personas_apikey_budget_non_negative",
+                violation_error_message="monthly budget must not be negative.",
             ),
         ]
 

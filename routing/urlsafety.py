@@ -32,8 +32,9 @@ def check_base_url(url: str, *, allow_private_network: bool) -> None:
     host = parts.hostname
     if not host:
         raise UnsafeURL("has no host")
-    if parts.username or parts.password:
-        raise UnsafeURL("must not carry credentials; use the credential field")
+    if parts.username or parts.password or parts.query or parts.fragment:
+        # Keys pasted as ?key=... would be sent and logged with every request.
+        raise UnsafeURL("must not carry credentials, a query or a fragment; use the credential field")
     if allow_private_network:
         return
     if host.lower() in METADATA_NAMES or host.lower() == "localhost" or host.endswith(".localhost"):

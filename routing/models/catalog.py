@@ -57,7 +57,7 @@ class Provider(models.Model):
     class Meta:
         ordering = ["name"]
         constraints = [
-            models.CheckConstraint(condition=models.Q(timeout_s__gt=0), name="routing_provider_timeout_positive"),
+            models.CheckConstraint(condition=models.Q(timeout_s__gt=0), name="routing_provider_timeout_positive", violation_error_message="timeout (s) must be positive."),
         ]
 
     def __str__(self) -> str:
@@ -124,7 +124,7 @@ class Model(models.Model):
             non_negative("output_price"),
             non_negative("image_price"),
             non_negative("char_price"),
-            models.CheckConstraint(condition=models.Q(retry_delay_s__gte=0), name="routing_model_retry_delay_non_negative"),
+            models.CheckConstraint(condition=models.Q(retry_delay_s__gte=0), name="routing_model_retry_delay_non_negative", violation_error_message="retry delay must not be negative."),
         ]
 
     def __str__(self) -> str:
@@ -173,7 +173,7 @@ class ModelCapability(models.Model):
         verbose_name_plural = "model capabilities"
         constraints = [
             models.UniqueConstraint(fields=["model", "capability"], name="routing_modelcapability_unique"),
-            models.CheckConstraint(condition=models.Q(strength__lte=Strength.EXCEPTIONAL), name="routing_modelcapability_strength_range"),
+            models.CheckConstraint(condition=models.Q(strength__lte=Strength.EXCEPTIONAL), name="routing_modelcapability_strength_range", violation_error_message="strength must be none..exceptional."),
         ]
 
     def __str__(self) -> str:

@@ -16,4 +16,5 @@ def non_negative(field: str) -> models.CheckConstraint:
     return models.CheckConstraint(
         condition=models.Q(**{f"{field}__isnull": True}) | models.Q(**{f"{field}__gte": Decimal(0)}),
         name=f"%(app_label)s_%(class)s_{field}_non_negative",
+        violation_error_message=f"{field.replace('_', ' ')} must not be negative.",
     )

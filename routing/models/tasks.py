@@ -62,7 +62,7 @@ class TaskRequirement(models.Model):
         ordering = ["task", "capability__name"]
         constraints = [
             models.UniqueConstraint(fields=["task", "capability"], name="routing_taskrequirement_unique"),
-            models.CheckConstraint(condition=models.Q(min_strength__lte=Strength.EXCEPTIONAL), name="routing_taskrequirement_strength_range"),
+            models.CheckConstraint(condition=models.Q(min_strength__lte=Strength.EXCEPTIONAL), name="routing_taskrequirement_strength_range", violation_error_message="minimum strength must be none..exceptional."),
         ]
 
     def __str__(self) -> str:

@@ -30,9 +30,12 @@ def test_it_refuses_other_schemes_even_when_private_is_allowed(url):
         check_base_url(url, allow_private_network=True)
 
 
-def test_it_refuses_credentials_in_the_url():
-    with pytest.raises(UnsafeURL, match="credentials"):
-        check_base_url("https://user:sk-secret@example.com", allow_private_network=False)
+@pytest.mark.parametrize(
+    "url", ["https://user:sk-secret@example.com", "https://example.com/v1?key=AIza123", "https://example.com/v1#k"]
+)
+def test_it_refuses_credentials_queries_and_fragments_in_the_url(url):
+    with pytest.raises(UnsafeURL, match="credentials, a query or a fragment"):
+        check_base_url(url, allow_private_network=True)
 
 
 def test_it_allows_private_addresses_when_the_provider_permits():
