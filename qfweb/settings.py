@@ -6,7 +6,9 @@ production and refuses to start without SECRET_KEY, DATABASE_URL and ALLOWED_HOS
 """
 from __future__ import annotations
 
+import os
 import secrets
+import zoneinfo
 from pathlib import Path
 
 import environ
@@ -26,10 +28,16 @@ def _dev_secret_key() -> str:
     """A random key generated once and kept in the data folder, so restarts and several
     dev processes agree on sessions and signatures."""
     path = DATA_DIR / "secret_key"
-    if not path.exists():
-        DATA_DIR.mkdir(parents=True, exist_ok=True)
-        path.write_text(secrets.token_urlsafe(50))
-        path.chmod(0o600)
+    DATA_DIR.mkdir(parents=True, exist_ok=True)
+    try:
+        # O_EXCL: when web, worker and beat start together only one of them writes the key;
+        # mode 0600 from the first byte, not after a chmod.
+        fd = os.open(path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o600)
+    except FileExistsError:
+        pass
+    else:
+        with os.fdopen(fd, "w") as handle:
+            handle.write(secrets.token_urlsafe(50))
     return path.read_text().strip()
 
 
@@ -110,7 +118,7 @@ if _database_url:
         _db = environ.Env.db_url_config(_database_url)
     except (ValueError, KeyError) as exc:
         raise ImproperlyConfigured(f"DATABASE_URL cannot be parsed: {exc}") from None
-    if not _db.get("ENGINE"):
+    if _db.get("ENGINE") not in environ.Env.DB_SCHEMES.values():
         raise ImproperlyConfigured("DATABASE_URL has an unknown scheme")
 else:
     DATA_DIR.mkdir(parents=True, exist_ok=True)
@@ -151,11 +159,19 @@ AUTH_PASSWORD_VALIDATORS = [
 
 LANGUAGE_CODE = "en-us"
 TIME_ZONE = env.str("TIME_ZONE", "UTC")
+try:
+    zoneinfo.ZoneInfo(TIME_ZONE)
+except (ValueError, zoneinfo.ZoneInfoNotFoundError):
+    raise ImproperlyConfigured(f"TIME_ZONE must be an IANA zone name such as UTC, got {TIME_ZONE!r}") from None
 USE_I18N = True
 USE_TZ = True
 
 STATIC_URL = "static/"
 STATIC_ROOT = BASE_DIR / "staticfiles"
+if IS_DEV:
+    # whitenoise warns on every start when the folder is missing, even though dev mode
+    # serves from the app folders (WHITENOISE_USE_FINDERS).
+    STATIC_ROOT.mkdir(exist_ok=True)
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {
@@ -190,7 +206,7 @@ LOGGING = {
     "disable_existing_loggers": False,
     "filters": {"redact": {"()": "qfweb.redact.RedactingFilter"}},
     "handlers": {"console": {"class": "logging.StreamHandler", "filters": ["redact"]}},
-    "root": {"handlers": ["console"], "level": env.str("QF_LOG_LEVEL", "INFO")},
+    "root": {"handlers": ["console"], "level": env.choice("QF_LOG_LEVEL", ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"), "INFO")},
     # httpx logs full request URLs at INFO (RELIABILITY.md, redaction rule 2).
     "loggers": {
         "httpx": {"level": "WARNING"},

@@ -1,0 +1,166 @@
+"""Client API keys: format, hashing, issue, revoke, verify (RELIABILITY.md, client API keys).
+
+A key reads `qf_<id>_<secret><crc>`: an 8-character public id, a 32-character secret and a
+6-character CRC32 of everything before it, all base62 (the GitHub token format). Only the
+prefix `qf_<id>` and the SHA-256 of the whole key are stored; the plaintext is returned once.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import re
+import secrets
+import string
+import zlib
+from collections.abc import Iterable
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import TYPE_CHECKING
+
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+
+from personas.models import ApiKey
+
+if TYPE_CHECKING:
+    from django.contrib.auth.base_user import AbstractBaseUser
+
+    from personas.models import Persona
+    from routing.models import Task
+
+ALPHABET = string.digits + string.ascii_uppercase + string.ascii_lowercase
+KEY_TYPE = "qf_"
+ID_LENGTH = 8
+SECRET_LENGTH = 32  # 32 x log2(62) ~ 190 bits
+CHECKSUM_LENGTH = 6  # 62**6 > 2**32, so any CRC32 fits
+KEY_RE = re.compile(
+    rf"^(?P<prefix>{KEY_TYPE}[0-9A-Za-z]{{{ID_LENGTH}}})_"
+    rf"[0-9A-Za-z]{{{SECRET_LENGTH}}}(?P<checksum>[0-9A-Za-z]{{{CHECKSUM_LENGTH}}})$"
+)
+KEY_LENGTH = len(KEY_TYPE) + ID_LENGTH + 1 + SECRET_LENGTH + CHECKSUM_LENGTH
+
+
+@dataclass(frozen=True)
+class IssuedKey:
+    """The stored row and the plaintext, which exists only here and is shown once."""
+
+    api_key: ApiKey
+    plaintext: str
+
+
+def _random_base62(length: int) -> str:
+    return "".join(secrets.choice(ALPHABET) for _ in range(length))
+
+
+def _base62(number: int, width: int) -> str:
+    digits = []
+    while number:
+        number, digit = divmod(number, 62)
+        digits.append(ALPHABET[digit])
+    return "".join(reversed(digits)).rjust(width, ALPHABET[0])
+
+
+def checksum(body: str) -> str:
+    """CRC32 of `qf_<id>_<secret>`, so scanners and we can reject a mistyped or made-up
+    key offline, without a database query."""
+    return _base62(zlib.crc32(body.encode("ascii")), CHECKSUM_LENGTH)
+
+
+def generate_key() -> tuple[str, str]:
+    """A new (prefix, plaintext) pair."""
+    prefix = KEY_TYPE + _random_base62(ID_LENGTH)
+    body = f"{prefix}_{_random_base62(SECRET_LENGTH)}"
+    return prefix, body + checksum(body)
+
+
+def parse_key(plaintext: str) -> str | None:
+    """The key's prefix if it is well formed and its checksum matches, else None."""
+    if not isinstance(plaintext, str) or len(plaintext) != KEY_LENGTH:
+        return None
+    match = KEY_RE.match(plaintext)
+    if match is None:
+        return None
+    body = plaintext[:-CHECKSUM_LENGTH]
+    if not hmac.compare_digest(checksum(body), match.group("checksum")):
+        return None
+    return match.group("prefix")
+
+
+def hash_key(plaintext: str) -> str:
+    # A fast hash is right here: the key carries ~190 random bits, so a leaked hash cannot
+    # be brute-forced, and a slow password hasher would cost every API request tens of ms
+    # (djangorestframework-api-key moved to SHA-512 for this reason).
+    return hashlib.sha256(plaintext.encode("ascii")).hexdigest()
+
+
+def api_key_issue(
+    *,
+    name: str,
+    personas: Iterable[Persona] = (),
+    tasks: Iterable[Task] = (),
+    all_personas: bool = False,
+    all_tasks: bool = False,
+    may_override: bool = False,
+    may_write: bool = False,
+    rate_limit_rpm: int | None = None,
+    monthly_budget: Decimal | None = None,
+    created_by: AbstractBaseUser | None = None,
+) -> IssuedKey:
+    """Create a key with its scopes. The returned plaintext is not stored anywhere."""
+    for _ in range(3):
+        prefix, plaintext = generate_key()
+        try:
+            # The savepoint lets a (62**8-unlikely) prefix collision retry inside an
+            # outer transaction, such as the admin's.
+            with transaction.atomic():
+                api_key = ApiKey.objects.create(
+                    name=name,
+                    prefix=prefix,
+                    key_hash=hash_key(plaintext),
+                    all_personas=all_personas,
+                    all_tasks=all_tasks,
+                    may_override=may_override,
+                    may_write=may_write,
+                    rate_limit_rpm=rate_limit_rpm,
+                    monthly_budget=monthly_budget,
+                    created_by=created_by,
+                )
+                api_key.personas.set(personas)
+                api_key.tasks.set(tasks)
+        except IntegrityError:
+            if ApiKey.objects.filter(prefix=prefix).exists():
+                continue
+            raise
+        return IssuedKey(api_key=api_key, plaintext=plaintext)
+    raise RuntimeError("could not find a free API key prefix")
+
+
+def api_key_revoke(*, api_key: ApiKey) -> ApiKey:
+    """Mark the key revoked; revoking twice keeps the first time."""
+    if api_key.revoked_at is None:
+        api_key.revoked_at = timezone.now()
+        ApiKey.objects.filter(pk=api_key.pk, revoked_at__isnull=True).update(
+            revoked_at=api_key.revoked_at
+        )
+    return api_key
+
+
+def api_key_verify(plaintext: str) -> ApiKey | None:
+    """The active key `plaintext` names, or None.
+
+    Malformed keys and bad checksums are rejected before any query. The lookup is by the
+    public prefix only and the hashes are compared in constant time, so response timing
+    does not reveal how much of a guessed secret was right.
+    """
+    prefix = parse_key(plaintext)
+    if prefix is None:
+        return None
+    api_key = ApiKey.objects.filter(prefix=prefix).first()
+    if api_key is None:
+        return None
+    if not hmac.compare_digest(api_key.key_hash, hash_key(plaintext)):
+        return None
+    if api_key.revoked_at is not None:
+        return None
+    return api_key
