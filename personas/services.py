@@ -19,7 +19,8 @@ from qfweb.errors import QfError
 from routing.choices import Modality
 from routing.models import Model
 from routing.providers import KINDS
-from routing.services import Problems, Upserted, model_find, provider_find, task_find
+from routing.selectors import model_find, provider_find, task_find
+from routing.services import Problems, Upserted
 from routing.services.base import check_params, coerce, parse_handles, save_checked
 
 PERSONA_KEYS = (

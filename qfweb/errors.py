@@ -30,3 +30,26 @@ class Forbidden(QfError):
 class Conflict(QfError):
     status = 409
     code = "conflict"
+
+
+class UnknownReference(QfError):
+    """A name or handle that matches nothing in the store; `ref` says what was looked for."""
+
+    code = "unknown_reference"
+
+    def __init__(self, message: str, *, ref: str, field: str | None = None) -> None:
+        super().__init__(message, field=field)
+        self.ref = ref
+
+
+class FieldErrors(QfError):
+    """Every problem found in one entry, so the caller can show them all at once."""
+
+    code = "invalid"
+
+    def __init__(self, errors: list[QfError]) -> None:
+        super().__init__("; ".join(str(e) for e in errors), field=errors[0].field)
+        self.errors = errors
+
+    def __str__(self) -> str:
+        return self.message

@@ -98,7 +98,7 @@ def validate_params(modality: str, params: Any) -> dict[str, Any]:
     rules = {**COMMON, **RULES[modality]}
     for key, value in params.items():
         if key not in rules:
-            raise ParamError(key, f"is not a {modality} parameter (allowed: {', '.join(allowed_params(modality))})")
+            raise ParamError(key, f"is not a parameter for {modality} (allowed: {', '.join(allowed_params(modality))})")
         problem = rules[key](value)
         if problem:
             raise ParamError(key, problem)

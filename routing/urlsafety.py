@@ -40,11 +40,18 @@ def check_base_url(url: str, *, allow_private_network: bool) -> None:
     if host.lower() in METADATA_NAMES or host.lower() == "localhost" or host.endswith(".localhost"):
         raise UnsafeURL(f"points at {host}, a private address (set 'allow private network' to permit)")
     try:
-        addresses = {info[4][0] for info in socket.getaddrinfo(host, None)}
-    except (socket.gaierror, UnicodeError):
-        return
+        addresses = {str(ipaddress.ip_address(host))}
+    except ValueError:
+        addresses = _resolve(host)
     for address in addresses:
         if _is_private(address):
             raise UnsafeURL(
                 f"resolves to {address}, a private address (set 'allow private network' to permit)"
             )
+
+
+def _resolve(host: str) -> set[str]:
+    try:
+        return {info[4][0] for info in socket.getaddrinfo(host, None)}
+    except (socket.gaierror, UnicodeError):
+        return set()

@@ -222,10 +222,10 @@ def demo(db, no_dns):
     return demo_load()
 
 
-@pytest.fixture
+@pytest.fixture(autouse=True)
 def no_dns(monkeypatch):
     """Host names resolve to nothing, as offline: base-URL checks (routing.urlsafety) then
-    accept public names without asking a DNS server, so tests stay fast and offline."""
+    accept public names without asking a DNS server, so no test depends on the network."""
     import socket
 
     def offline(*args, **kwargs):

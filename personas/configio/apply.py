@@ -20,17 +20,15 @@ from django.db import IntegrityError, transaction
 from personas.configio.plan import Entry, Plan
 from personas.configio.report import Report
 from personas.services import persona_apply, scenario_apply
-from qfweb.errors import QfError
+from qfweb.errors import FieldErrors, QfError, UnknownReference
 from qfweb.redact import redact
 from routing.handles import ENV_REF_RE
+from routing.selectors import provider_find
 from routing.services import (
-    FieldErrors,
-    UnknownReference,
     Upserted,
     capability_upsert,
     default_set,
     model_upsert,
-    provider_find,
     provider_upsert,
     task_upsert,
 )

@@ -17,6 +17,7 @@ from django.utils import timezone
 from qfweb.crypto import encrypt
 from routing.admin.common import QfModelForm
 from routing.models import Provider
+from routing.selectors import provider_names_taken
 from routing.urlsafety import UnsafeURL, check_base_url
 
 
@@ -52,8 +53,7 @@ class ProviderForm(QfModelForm):
         # Handles name a provider by name or alias, so each must point at one provider only.
         if not isinstance(aliases, list):
             return  # Provider.clean() names the problem
-        others = Provider.objects.exclude(pk=self.instance.pk).values_list("name", "aliases")
-        taken = {alias: other for other, names in others for alias in [other, *(names or [])]}
+        taken = provider_names_taken(exclude_pk=self.instance.pk)
         for alias in [name, *aliases]:
             if alias in taken:
                 field = "name" if alias == name else "aliases"

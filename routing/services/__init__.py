@@ -10,18 +10,7 @@ the field named; Django's ValidationError never escapes.
 
 from __future__ import annotations
 
-from routing.services.base import (
-    FieldErrors,
-    Outcome,
-    Problems,
-    UnknownReference,
-    Upserted,
-    capability_find,
-    model_find,
-    model_or_default_find,
-    provider_find,
-    task_find,
-)
+from routing.services.base import Outcome, Problems, Upserted
 from routing.services.catalog import (
     MODEL_FIELDS,
     PROVIDER_FIELDS,
@@ -38,22 +27,15 @@ __all__ = [
     "MODEL_FIELDS",
     "PROVIDER_FIELDS",
     "TASK_FIELDS",
-    "FieldErrors",
     "Outcome",
     "Problems",
-    "UnknownReference",
     "Upserted",
     "capability_delete",
-    "capability_find",
     "capability_upsert",
     "default_set",
     "model_delete",
-    "model_find",
-    "model_or_default_find",
     "model_upsert",
     "provider_delete",
-    "provider_find",
     "provider_upsert",
-    "task_find",
     "task_upsert",
 ]

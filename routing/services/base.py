@@ -1,5 +1,5 @@
-"""The machinery every routing service shares: outcomes, error collection, strict field
-checks and look-ups by name, alias or `provider:model` handle."""
+"""The machinery every routing service shares: outcomes, error collection and strict field
+checks."""
 
 from __future__ import annotations
 
@@ -11,11 +11,11 @@ from typing import Any, Generic, Literal, TypeVar
 from django.core.exceptions import NON_FIELD_ERRORS, ValidationError
 from django.db import models
 
-from qfweb.errors import QfError
+from qfweb.errors import FieldErrors, QfError
 from routing.choices import Strength
-from routing.handles import parse_handle
-from routing.models import Capability, Model, Provider, Task
+from routing.models import Model
 from routing.params import ParamError, validate_params
+from routing.selectors import capability_find, model_find
 
 Outcome = Literal["created", "updated", "unchanged"]
 T = TypeVar("T", bound=models.Model)
@@ -26,29 +26,6 @@ R = TypeVar("R")
 class Upserted(Generic[T]):
     obj: T
     outcome: Outcome
-
-
-class UnknownReference(QfError):
-    """A name or handle that matches nothing in the store; `ref` says what was looked for."""
-
-    code = "unknown_reference"
-
-    def __init__(self, message: str, *, ref: str, field: str | None = None) -> None:
-        super().__init__(message, field=field)
-        self.ref = ref
-
-
-class FieldErrors(QfError):
-    """Every problem found in one entry, so the caller can show them all at once."""
-
-    code = "invalid"
-
-    def __init__(self, errors: list[QfError]) -> None:
-        super().__init__("; ".join(str(e) for e in errors), field=errors[0].field)
-        self.errors = errors
-
-    def __str__(self) -> str:
-        return self.message
 
 
 class Problems:
@@ -86,59 +63,6 @@ class Problems:
     def raise_if_any(self) -> None:
         if self.errors:
             raise FieldErrors(self.errors)
-
-
-# ---- lookups --------------------------------------------------------------------------
-
-
-def provider_find(name: str) -> Provider:
-    """The provider called `name`, or whose aliases include it (`google:` for gemini, 003)."""
-    if not isinstance(name, str):
-        raise QfError("must be a provider name")
-    found = Provider.objects.filter(name=name).first()
-    if found is None:
-        # Aliases are a JSON list, which SQLite cannot search inside; providers are few.
-        found = next((p for p in Provider.objects.all() if name in (p.aliases or [])), None)
-    if found is None:
-        raise UnknownReference(f"unknown provider {name!r}", ref=f"provider {name}")
-    return found
-
-
-def model_find(handle: str) -> Model:
-    try:
-        parsed = parse_handle(handle)
-    except ValueError as exc:
-        raise QfError(str(exc)) from None
-    provider = provider_find(parsed.provider)
-    found = Model.objects.filter(provider=provider, name=parsed.model).first()
-    if found is None:
-        raise UnknownReference(f"unknown model {handle!r}", ref=f"model {handle}")
-    return found
-
-
-def model_or_default_find(value: str) -> Model:
-    """A `provider:model` handle, or a bare provider name meaning its default model."""
-    if isinstance(value, str) and ":" not in value:
-        provider = provider_find(value)
-        if provider.default_model is None:
-            raise QfError(f"provider {provider.name} has no default model")
-        return provider.default_model
-    return model_find(value)
-
-
-def capability_find(name: str) -> Capability:
-    return _named(Capability, "capability", name)
-
-
-def task_find(name: str) -> Task:
-    return _named(Task, "task", name)
-
-
-def _named(cls: type[T], what: str, name: str) -> T:
-    found = cls.objects.filter(name=name).first() if isinstance(name, str) else None
-    if found is None:
-        raise UnknownReference(f"unknown {what} {name!r}", ref=f"{what} {name}")
-    return found
 
 
 # ---- field checks ---------------------------------------------------------------------

@@ -8,18 +8,17 @@ from typing import Any
 from django.db import models, transaction
 from django.db.models import ProtectedError
 
-from qfweb.errors import Conflict
+from qfweb.errors import Conflict, UnknownReference
 from routing.models import Capability, Model, ModelCapability, Provider
 from routing.providers import KINDS
+from routing.selectors import provider_find, provider_names_taken
 from routing.services.base import (
     Problems,
-    UnknownReference,
     Upserted,
     assign_fields,
     check_params,
     finish_upsert,
     parse_strengths,
-    provider_find,
 )
 
 # Plain fields: set as given. The others name related rows and are resolved first.
@@ -85,10 +84,7 @@ def _check_aliases(provider: Provider, problems: Problems) -> None:
         isinstance(a, str) for a in provider.aliases
     ):
         return  # Provider.clean() names the problem
-    taken = {}
-    for other in Provider.objects.exclude(pk=provider.pk):
-        for name in [other.name, *(other.aliases or [])]:
-            taken[name] = other.name
+    taken = provider_names_taken(exclude_pk=provider.pk)
     # An alias that is another provider's name or alias would make handles ambiguous.
     for alias in provider.aliases:
         if alias in taken or alias == provider.name:

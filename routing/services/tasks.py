@@ -8,14 +8,13 @@ from typing import Any
 from django.db import transaction
 
 from routing.models import Capability, Default, Model, Task, TaskFallback, TaskRequirement
+from routing.selectors import model_find, model_or_default_find
 from routing.services.base import (
     Problems,
     Upserted,
     assign_fields,
     check_params,
     finish_upsert,
-    model_find,
-    model_or_default_find,
     parse_handles,
     parse_strengths,
     save_checked,

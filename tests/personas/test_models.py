@@ -45,7 +45,7 @@ def test_a_persona_names_a_model_or_a_provider_not_both():
 def test_persona_params_are_validated_per_modality():
     with pytest.raises(ValidationError) as info:
         Persona(slug="illustrator", params={"temperature": 0.3}).full_clean()
-    assert "temperature: is not a image parameter" in info.value.message_dict["params"][0]
+    assert "temperature: is not a parameter for image" in info.value.message_dict["params"][0]
     Persona(slug="illustrator", params={"width": 1024, "height": 1024}).full_clean()
 
 

@@ -7,8 +7,8 @@ import pytest
 from personas.history import persona_snapshot
 from personas.models import Persona, PersonaChange, Scenario
 from personas.services import persona_apply, persona_delete, scenario_apply
+from qfweb.errors import FieldErrors, UnknownReference
 from routing.models import Task
-from routing.services import FieldErrors, UnknownReference
 from tests.factories import model, provider
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("no_dns")]
@@ -146,7 +146,7 @@ def test_it_rejects_bad_data_naming_every_field_and_writes_nothing(models):
         ("fallbacks[0]", "unknown model 'openai:nope'"),
         (
             "params.temperature",
-            "is not a image parameter (allowed: custom, height, n, negative_prompt, "
+            "is not a parameter for image (allowed: custom, height, n, negative_prompt, "
             "quality, seed, steps, style, width)",
         ),
     ]

@@ -355,7 +355,7 @@ def test_it_shows_a_clean_error_about_a_field_the_inline_leaves_out(admin_client
         (Model, {"param_map": '{"max_tokens": 5}'}, "param_map", "must map parameter names"),
         (Provider, {"timeout_s": "0"}, "timeout_s", "greater than or equal to 1"),
         (Provider, {"aliases": '["Not Valid"]'}, "aliases", "is not a valid name"),
-        (Task, {"default_params": '{"width": 512}'}, "default_params", "is not a text parameter"),
+        (Task, {"default_params": '{"width": 512}'}, "default_params", "is not a parameter for text"),
     ],
 )
 def test_it_shows_field_errors_instead_of_failing(

@@ -8,11 +8,9 @@ import pytest
 
 from personas.models import Persona, PersonaFallback, PersonaTaskOverride, Scenario, ScenarioModel
 from qfweb.crypto import encrypt
-from qfweb.errors import Conflict
+from qfweb.errors import Conflict, FieldErrors, UnknownReference
 from routing.models import Capability, Default, Model, Provider, Task, TaskFallback
 from routing.services import (
-    FieldErrors,
-    UnknownReference,
     capability_upsert,
     default_set,
     model_delete,
