@@ -87,7 +87,7 @@ def apply_secret(provider: Provider, form: ProviderForm, *, change: bool) -> lis
         provider.credential_encrypted, provider.credential_set_at = "", None
         notes.append((messages.SUCCESS, "The stored secret was removed."))
     elif base_url_changed and provider.credential_encrypted:
-        provider.credential_encrypted, provider.credential_set_at = "", None
+        # Provider.save() drops the secret; say so before it happens.
         notes.append(
             (
                 messages.WARNING,

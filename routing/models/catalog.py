@@ -1,6 +1,8 @@
 """Providers, their models, and what the models are good at."""
 from __future__ import annotations
 
+from typing import Any
+
 from django.core.exceptions import ValidationError
 from django.db import models
 
@@ -66,6 +68,26 @@ class Provider(models.Model):
     @property
     def has_credential(self) -> bool:
         return bool(self.credential_ref or self.credential_encrypted)
+
+    @classmethod
+    def from_db(cls, db, field_names, values):  # type: ignore[no-untyped-def]
+        instance = super().from_db(db, field_names, values)
+        instance._secret_entered_for = (
+            instance.__dict__.get("base_url"), instance.__dict__.get("credential_encrypted")
+        )
+        return instance
+
+    def save(self, *args: Any, **kwargs: Any) -> None:
+        # Credential binding (RELIABILITY.md, SSRF control 4): a stored secret was entered for
+        # one host. Whoever moves the provider elsewhere (admin, import, API) loses it unless
+        # a new secret comes with the same save; so a key never follows a changed URL.
+        url, secret = getattr(self, "_secret_entered_for", (None, None))
+        if secret and self.credential_encrypted == secret and url is not None and self.base_url != url:
+            self.credential_encrypted, self.credential_set_at = "", None
+            if kwargs.get("update_fields") is not None:
+                kwargs["update_fields"] = {*kwargs["update_fields"], "credential_encrypted", "credential_set_at"}
+        super().save(*args, **kwargs)
+        self._secret_entered_for = (self.base_url, self.credential_encrypted)
 
     def clean(self) -> None:
         errors: dict[str, str] = {}

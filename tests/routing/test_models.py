@@ -140,3 +140,28 @@ def test_default_model_must_match_the_modality():
     with pytest.raises(ValidationError) as info:
         Default(modality="image", model=model(provider())).full_clean()
     assert "is a text model" in info.value.message_dict["model"][0]
+
+
+def test_a_stored_secret_does_not_follow_a_changed_base_url():
+    prov = provider(credential_encrypted="token-for-openai")
+    prov = Provider.objects.get(pk=prov.pk)
+    prov.base_url = "https://attacker.example.com/v1"
+    prov.save()
+    prov.refresh_from_db()
+    assert prov.credential_encrypted == "" and prov.credential_set_at is None
+
+
+def test_a_new_secret_given_with_the_new_base_url_is_kept():
+    prov = Provider.objects.get(pk=provider(credential_encrypted="old").pk)
+    prov.base_url, prov.credential_encrypted = "https://gateway.example.com/v1", "new"
+    prov.save()
+    prov.refresh_from_db()
+    assert prov.credential_encrypted == "new"
+
+
+def test_other_changes_keep_the_stored_secret():
+    prov = Provider.objects.get(pk=provider(credential_encrypted="kept").pk)
+    prov.timeout_s = 5
+    prov.save(update_fields=["timeout_s"])
+    prov.refresh_from_db()
+    assert prov.credential_encrypted == "kept"

@@ -254,3 +254,10 @@ def test_a_model_name_must_fit_in_a_handle():
     assert (
         str(info.value) == "name: must be a model name without spaces (it goes into provider:model)"
     )
+
+
+def test_it_drops_a_stored_secret_when_an_import_moves_the_provider():
+    prov = provider(credential_encrypted=encrypt("sk-bound-to-openai"))
+    provider_upsert(name="openai", data={"base_url": "https://elsewhere.example.com/v1"})
+    prov.refresh_from_db()
+    assert prov.credential_encrypted == ""
