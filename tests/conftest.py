@@ -228,7 +228,12 @@ def no_dns(monkeypatch):
     accept public names without asking a DNS server, so no test depends on the network."""
     import socket
 
-    def offline(*args, **kwargs):
+    real_getaddrinfo = socket.getaddrinfo
+
+    def offline(host, *args, **kwargs):
+        # Loopback stays reachable: live-server tests connect to 127.0.0.1 and localhost.
+        if host in ("localhost", "127.0.0.1", "::1"):
+            return real_getaddrinfo(host, *args, **kwargs)
         raise socket.gaierror(socket.EAI_NONAME, "offline (tests)")
 
     monkeypatch.setattr(socket, "getaddrinfo", offline)
