@@ -101,6 +101,7 @@ TEMPLATES = [
                 "django.template.context_processors.request",
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
+                "qfweb.context_processors.environment",
             ],
             # partials are a builtin so no template says {% load partials %}; the Django 6
             # upgrade then only removes this line (STYLE B-17).
