@@ -25,7 +25,7 @@ class Command(BaseCommand):
     help = "qfweb operator commands: " + ", ".join(SUBCOMMANDS)
 
     def add_arguments(self, parser: CommandParser) -> None:
-        sub = parser.add_subparsers(dest="subcommand", required=True, parser_class=_SubParser(parser))
+        sub = parser.add_subparsers(dest="subcommand", required=True, parser_class=_subparser_class(parser))
         for name, path in SUBCOMMANDS.items():
             module = importlib.import_module(path)
             sub_parser = sub.add_parser(name, help=getattr(module, f"{name}_help", module.__doc__))
@@ -40,7 +40,7 @@ class Command(BaseCommand):
             raise CommandError(str(exc)) from None
 
 
-def _SubParser(parent: CommandParser) -> type[ArgumentParser]:
+def _subparser_class(parent: CommandParser) -> type[ArgumentParser]:
     """Sub-parsers that report errors the way Django's own parser does."""
 
     class SubParser(CommandParser):
