@@ -1,0 +1,377 @@
+"""Which models serve a request, in which order, and why (DESIGN.md, Resolution).
+
+`resolve(snapshot, request)` is a pure function: plain data in, a `Resolution` out; no
+database, cache or settings (STYLE B-2). The levels, highest first:
+
+1. override: the request's `provider:model` handles (or provider names), if it may override;
+2. persona_task: the persona's model for this task;
+3. persona (its model, or its provider's default model), then persona_fallback;
+4. task (primary), then task_fallback; capability: the models meeting the requirements
+   (the task's plus the request's), when the task configures no model of its own or its
+   strategy is `capability`;
+5. env_task (`QF_MODEL_<TASK>`), then env_default (`QF_DEFAULT_<MODALITY>_MODEL`);
+6. global_default: the stored default for the modality;
+7. builtin: the default from settings.
+
+A candidate is dropped, with its reason, when it is unknown, disabled, at a disabled
+provider, of another modality, too small for the request, or already in the chain.
+Requirements filter only what the task contributes (levels task, task_fallback,
+capability): a persona's or a request's explicit choice is honoured as made. With
+`multi_model` off, only the levels from env_default down serve (source document 001).
+
+The strategy (the request's, else the task's, else failover) orders each level group that
+offers several candidates: the override list, the persona's model with its fallbacks, and
+the task's primary with its fallbacks (and, under `capability`, every model that meets the
+requirements). The task's own strategy orders only the task's group.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from enum import StrEnum
+from typing import Any
+
+from routing.config import STRENGTH_NAMES, ConfigSnapshot, ModelInfo, PersonaProfile, TaskInfo, empty_mapping
+from routing.strategies import STRATEGIES, StrategyContext
+
+
+class Level(StrEnum):
+    OVERRIDE = "override"
+    PERSONA_TASK = "persona_task"
+    PERSONA = "persona"
+    PERSONA_FALLBACK = "persona_fallback"
+    TASK = "task"
+    TASK_FALLBACK = "task_fallback"
+    CAPABILITY = "capability"
+    ENV_TASK = "env_task"
+    ENV_DEFAULT = "env_default"
+    GLOBAL_DEFAULT = "global_default"
+    BUILTIN = "builtin"
+
+
+class DropReason(StrEnum):
+    DISABLED = "disabled"
+    PROVIDER_DISABLED = "provider_disabled"
+    WRONG_MODALITY = "wrong_modality"
+    CONTEXT_TOO_SMALL = "context_too_small"
+    BELOW_CAPABILITY = "below_capability"
+    OVERRIDE_NOT_ALLOWED = "override_not_allowed"
+    UNKNOWN = "unknown"
+    NO_DEFAULT_MODEL = "no_default_model"
+    DUPLICATE = "duplicate"
+    MULTI_MODEL_OFF = "multi_model_off"
+
+
+@dataclass(frozen=True, slots=True)
+class ResolveRequest:
+    persona: PersonaProfile | None = None
+    task: str | None = None
+    override: tuple[str, ...] = ()  # handles or provider names, in order
+    may_override: bool = True
+    modality: str | None = None  # else the task's, else the persona's, else text
+    strategy: str | None = None  # else the task's
+    requirements: Mapping[str, int] = empty_mapping()  # added to the task's
+    input_tokens: int = 0  # request size, for context windows and cost estimates
+    output_tokens: int = 0
+    characters: int = 0
+    request_id: str = ""  # seeds the weighted strategy
+    rotation: int = 0  # the shared round-robin counter
+    latency_ms: Mapping[str, float] = empty_mapping()  # measured latency per handle
+
+
+@dataclass(frozen=True, slots=True)
+class ChainEntry:
+    model: ModelInfo
+    level: Level
+    source: str  # where it was configured, e.g. "task review fallback #2"
+
+    @property
+    def handle(self) -> str:
+        return self.model.handle
+
+
+@dataclass(frozen=True, slots=True)
+class Dropped:
+    reference: str  # as configured: a handle, an alias handle, or a provider name
+    level: Level
+    reason: DropReason
+    detail: str
+    source: str
+
+
+@dataclass(frozen=True, slots=True)
+class Resolution:
+    chain: tuple[ChainEntry, ...]
+    dropped: tuple[Dropped, ...]
+    modality: str
+    task: str | None
+    strategy: str
+    notes: tuple[str, ...] = ()
+    version: int = 0
+
+    @property
+    def handles(self) -> list[str]:
+        return [entry.handle for entry in self.chain]
+
+    def as_dict(self) -> dict[str, Any]:
+        """The one explanation the API, the CLI and the persona page show."""
+        return {
+            "modality": self.modality,
+            "task": self.task,
+            "strategy": self.strategy,
+            "chain": [
+                {"model": e.handle, "level": str(e.level), "source": e.source} for e in self.chain
+            ],
+            "dropped": [
+                {
+                    "model": d.reference,
+                    "level": str(d.level),
+                    "reason": str(d.reason),
+                    "detail": d.detail,
+                    "source": d.source,
+                }
+                for d in self.dropped
+            ],
+            "notes": list(self.notes),
+        }
+
+
+# A candidate as configured: (level, reference, source).
+Candidate = tuple[Level, str, str]
+
+TASK_LEVELS = frozenset({Level.TASK, Level.TASK_FALLBACK, Level.CAPABILITY})
+
+
+def resolve(snapshot: ConfigSnapshot, request: ResolveRequest) -> Resolution:
+    return _Resolver(snapshot, request).run()
+
+
+@dataclass
+class _Resolver:
+    snapshot: ConfigSnapshot
+    request: ResolveRequest
+    chain: list[ChainEntry] = field(default_factory=list)
+    dropped: list[Dropped] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+    taken: dict[str, Level] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        request, snapshot = self.request, self.snapshot
+        self.task: TaskInfo | None = snapshot.tasks.get(request.task) if request.task else None
+        persona = request.persona
+        self.modality = (
+            request.modality
+            or (self.task.modality if self.task else None)
+            or (persona.modality if persona else None)
+            or "text"
+        )
+        requirements = dict(self.task.requirements) if self.task else {}
+        for name, strength in request.requirements.items():
+            requirements[name] = max(strength, requirements.get(name, 0))
+        self.requirements = requirements
+        task_strategy = self.task.strategy if self.task else "failover"
+        self.strategy = request.strategy or task_strategy
+        self.context = StrategyContext(
+            rotation=request.rotation,
+            request_id=request.request_id,
+            input_tokens=request.input_tokens,
+            output_tokens=request.output_tokens,
+            characters=request.characters,
+            requirements=requirements,
+            latency_ms=request.latency_ms,
+            providers=snapshot.providers,
+        )
+        self.size = request.input_tokens + request.output_tokens
+
+    def run(self) -> Resolution:
+        request, task = self.request, self.task
+        if request.task and task is None:
+            self.notes.append(f"task {request.task} is not stored; its environment model still applies")
+        if self.snapshot.multi_model:
+            self.override_level()
+            self.persona_levels()
+            self.task_levels()
+            self.offer([self.env_task_candidate()])
+        else:
+            self.notes.append("QF_MULTI_MODEL is off: every request goes to the defaults")
+            for level, reference, source in self.personal_candidates():
+                self.drop(reference, level, source, DropReason.MULTI_MODEL_OFF, "QF_MULTI_MODEL=false")
+        self.offer([self.default_candidate(Level.ENV_DEFAULT)])
+        self.offer([self.default_candidate(Level.GLOBAL_DEFAULT)])
+        self.offer([self.default_candidate(Level.BUILTIN)])
+        return Resolution(
+            chain=tuple(self.chain),
+            dropped=tuple(self.dropped),
+            modality=self.modality,
+            task=request.task,
+            strategy=self.strategy,
+            notes=tuple(self.notes),
+            version=self.snapshot.version,
+        )
+
+    # ---- the levels ----------------------------------------------------------------
+
+    def override_level(self) -> None:
+        candidates = [
+            (Level.OVERRIDE, ref, f"request override #{i}")
+            for i, ref in enumerate(self.request.override, 1)
+        ]
+        if self.request.may_override:
+            self.offer(candidates, strategy=self.request.strategy)
+        else:
+            for level, reference, source in candidates:
+                self.drop(reference, level, source, DropReason.OVERRIDE_NOT_ALLOWED, "this API key may not override models")
+
+    def persona_levels(self) -> None:
+        persona, task_name = self.request.persona, self.request.task
+        if persona is None:
+            return
+        if task_name and task_name in persona.task_overrides:
+            self.offer([(Level.PERSONA_TASK, persona.task_overrides[task_name], f"persona {persona.slug} for task {task_name}")])
+        self.offer(self.persona_group(persona), strategy=self.request.strategy)
+
+    def task_levels(self) -> None:
+        task, strategy = self.task, self.strategy
+        if task is None:
+            if self.requirements:  # the request's own requirements, with no task
+                self.offer(self.capability_candidates(), strategy=strategy)
+            return
+        group = self.task_group(task)
+        if self.requirements and (strategy == "capability" or not group):
+            group += self.capability_candidates(exclude={ref for _, ref, _ in group})
+        self.offer(group, strategy=strategy)
+
+    def env_task_candidate(self) -> Candidate | None:
+        name = self.request.task
+        handle = self.snapshot.env_task_models.get(name.lower()) if name else None
+        return (Level.ENV_TASK, handle, f"QF_MODEL_{name.upper()}") if handle else None
+
+    def default_candidate(self, level: Level) -> Candidate | None:
+        source, where = {
+            Level.ENV_DEFAULT: (self.snapshot.env_default_models, f"QF_DEFAULT_{self.modality.upper()}_MODEL"),
+            Level.GLOBAL_DEFAULT: (self.snapshot.defaults, f"stored default for {self.modality}"),
+            Level.BUILTIN: (self.snapshot.builtin_models, f"built-in default for {self.modality}"),
+        }[level]
+        handle = source.get(self.modality)
+        return (level, handle, where) if handle else None
+
+    # ---- candidates as configured --------------------------------------------------
+
+    def persona_group(self, persona: PersonaProfile) -> list[Candidate]:
+        group: list[Candidate] = []
+        if persona.model or persona.provider:
+            group.append((Level.PERSONA, persona.model or persona.provider, f"persona {persona.slug}"))
+        group += [
+            (Level.PERSONA_FALLBACK, ref, f"persona {persona.slug} fallback #{i}")
+            for i, ref in enumerate(persona.fallbacks, 1)
+        ]
+        return group
+
+    @staticmethod
+    def task_group(task: TaskInfo) -> list[Candidate]:
+        group: list[Candidate] = []
+        if task.primary:
+            group.append((Level.TASK, task.primary, f"task {task.name}"))
+        group += [
+            (Level.TASK_FALLBACK, ref, f"task {task.name} fallback #{i}")
+            for i, ref in enumerate(task.fallbacks, 1)
+        ]
+        return group
+
+    def capability_candidates(self, exclude: Iterable[str] = ()) -> list[Candidate]:
+        """Every model of the modality that meets the requirements, strongest then cheapest
+        first. Ones that fall short are not candidates at all (listing hundreds of drops
+        would explain nothing)."""
+        skip = set(exclude)
+        owner = f"task {self.task.name}" if self.task else "request"
+        wanted = ", ".join(f"{n} >= {STRENGTH_NAMES[s]}" for n, s in sorted(self.requirements.items()))
+        meeting = [
+            model
+            for model in self.snapshot.models.values()
+            if model.modality == self.modality
+            and model.handle not in skip
+            and self.shortfall(model) is None
+        ]
+        ranked = STRATEGIES["capability"](meeting, self.context)  # strongest, then cheapest
+        return [(Level.CAPABILITY, model.handle, f"{owner} requirements ({wanted})") for model in ranked]
+
+    def personal_candidates(self) -> list[Candidate]:
+        """What the request, persona and task would have offered (listed when switched off)."""
+        persona = self.request.persona
+        candidates = [(Level.OVERRIDE, ref, "request override") for ref in self.request.override]
+        if persona is not None:
+            if self.request.task in persona.task_overrides:
+                candidates.append((Level.PERSONA_TASK, persona.task_overrides[self.request.task], f"persona {persona.slug} for task {self.request.task}"))
+            candidates += self.persona_group(persona)
+        if self.task is not None:
+            candidates += self.task_group(self.task)
+        env_task = self.env_task_candidate()
+        return candidates + ([env_task] if env_task else [])
+
+    # ---- checking and ordering -----------------------------------------------------
+
+    def offer(self, candidates: list[Candidate | None], strategy: str | None = None) -> None:
+        """Check each candidate, order the survivors by `strategy`, append them."""
+        accepted: list[tuple[ModelInfo, Level, str]] = []
+        seen: set[str] = set()
+        for candidate in candidates:
+            if candidate is None:
+                continue
+            level, reference, source = candidate
+            model = self.check(level, reference, source)
+            if model is None:
+                continue
+            if model.handle in seen:
+                self.drop(reference, level, source, DropReason.DUPLICATE, f"already offered at {level}")
+                continue
+            seen.add(model.handle)
+            accepted.append((model, level, source))
+        if len(accepted) > 1 and strategy and strategy != "failover":
+            by_handle = {model.handle: (model, level, source) for model, level, source in accepted}
+            ordered = STRATEGIES[strategy]([m for m, _, _ in accepted], self.context)
+            accepted = [by_handle[m.handle] for m in ordered]
+        for model, level, source in accepted:
+            self.taken[model.handle] = level
+            self.chain.append(ChainEntry(model, level, source))
+
+    def check(self, level: Level, reference: str, source: str) -> ModelInfo | None:
+        snapshot = self.snapshot
+        provider_ref, sep, model_name = reference.partition(":")
+        provider_name = snapshot.provider_names.get(provider_ref)
+        if provider_name is None:
+            return self.drop(reference, level, source, DropReason.UNKNOWN, f"no provider {provider_ref!r}")
+        if sep:
+            handle = f"{provider_name}:{model_name}"
+        else:
+            handle = snapshot.providers[provider_name].default_model
+            if handle is None:
+                return self.drop(reference, level, source, DropReason.NO_DEFAULT_MODEL, f"provider {provider_name} has no default model")
+        model = snapshot.models.get(handle)
+        if model is None:
+            return self.drop(reference, level, source, DropReason.UNKNOWN, f"no model {handle}")
+        if handle in self.taken:
+            return self.drop(reference, level, source, DropReason.DUPLICATE, f"already in the chain at {self.taken[handle]}")
+        provider = snapshot.providers[provider_name]
+        if not model.is_enabled:
+            return self.drop(reference, level, source, DropReason.DISABLED, f"{handle} is disabled")
+        if not provider.is_enabled:
+            return self.drop(reference, level, source, DropReason.PROVIDER_DISABLED, f"provider {provider_name} is disabled")
+        if model.modality != self.modality:
+            return self.drop(reference, level, source, DropReason.WRONG_MODALITY, f"{handle} is {model.modality}; the request is {self.modality}")
+        if model.context_window is not None and self.size > model.context_window:
+            return self.drop(reference, level, source, DropReason.CONTEXT_TOO_SMALL, f"context window {model.context_window} < {self.size} tokens")
+        if level in TASK_LEVELS and (short := self.shortfall(model)) is not None:
+            return self.drop(reference, level, source, DropReason.BELOW_CAPABILITY, short)
+        return model
+
+    def shortfall(self, model: ModelInfo) -> str | None:
+        for name, minimum in self.requirements.items():
+            have = model.capabilities.get(name, 0)
+            if have < minimum:
+                return f"{name} is {STRENGTH_NAMES[have]}, needs {STRENGTH_NAMES[minimum]}"
+        return None
+
+    def drop(self, reference: str, level: Level, source: str, reason: DropReason, detail: str) -> None:
+        """Record why a candidate does not serve; returns None for `return self.drop(...)`."""
+        self.dropped.append(Dropped(reference, level, reason, detail, source))

@@ -1,0 +1,161 @@
+"""The configuration snapshot: built from the database in a fixed number of queries, held
+per process, and rebuilt in every process after any configuration row changes (STYLE B-3).
+
+Processes agree through one integer in the Django cache, the configuration version. A
+post_save / post_delete receiver bumps it at once (so this process sees its own change,
+even inside a transaction) and again when the transaction commits (so no other process
+can rebuild from rows that are not committed yet and keep them under the new version).
+A warm `snapshot_get()` is one cache read and no SQL.
+"""
+
+from __future__ import annotations
+
+import time
+from collections import defaultdict
+from collections.abc import Callable
+from types import MappingProxyType
+from typing import Generic, TypeVar
+
+from django.conf import settings
+from django.core.cache import cache
+from django.db import transaction
+
+from routing.config import ConfigSnapshot, ModelInfo, ProviderInfo, TaskInfo
+from routing.models import (
+    Capability,
+    Default,
+    Model,
+    ModelCapability,
+    Provider,
+    Task,
+    TaskFallback,
+    TaskRequirement,
+)
+
+VERSION_KEY = "routing:config-version"
+T = TypeVar("T")
+
+
+def config_version() -> int:
+    version = cache.get(VERSION_KEY)
+    if version is None:
+        # First use, or the cache lost it: start from the clock, so the new value differs
+        # from whatever version any process still holds.
+        cache.add(VERSION_KEY, time.time_ns(), timeout=None)
+        version = cache.get(VERSION_KEY)
+    return version
+
+
+def bump_config_version() -> None:
+    try:
+        cache.incr(VERSION_KEY)
+    except ValueError:  # the key is gone; a fresh clock value is as good as a bump
+        cache.set(VERSION_KEY, time.time_ns(), timeout=None)
+
+
+def config_changed(**_: object) -> None:
+    """Signal receiver for every configuration model (connected in the apps' ready())."""
+    bump_config_version()
+    connection = transaction.get_connection()
+    # Once per transaction is enough. Django drops the callback when the transaction rolls
+    # back, so asking its own queue (not a flag of ours) never leaves a stale "pending".
+    if connection.in_atomic_block and not any(
+        entry[1] is bump_config_version for entry in connection.run_on_commit
+    ):
+        transaction.on_commit(bump_config_version)
+
+
+class PerProcess(Generic[T]):
+    """A value built from the database, kept until the configuration version moves."""
+
+    def __init__(self, build: Callable[[int], T]) -> None:
+        self._build = build
+        self._held: tuple[int, T] | None = None
+
+    def get(self) -> T:
+        # Read the version before building: a build that races a bump is labelled with the
+        # older version and so replaced on the next call.
+        version = config_version()
+        held = self._held
+        if held is None or held[0] != version:
+            held = (version, self._build(version))
+            self._held = held
+        return held[1]
+
+    def forget(self, **_: object) -> None:
+        self._held = None
+
+
+def snapshot_build(version: int = 0) -> ConfigSnapshot:
+    """Eight queries, whatever the size of the catalogue."""
+    freeze = MappingProxyType
+    caps: dict[int, dict[str, int]] = defaultdict(dict)
+    for model_id, name, strength in ModelCapability.objects.values_list("model_id", "capability__name", "strength"):
+        caps[model_id][name] = strength
+    provider_rows = list(
+        Provider.objects.values_list(
+            "id", "name", "kind", "is_enabled", "aliases", "default_model_id", "health_state", "health_latency_ms"
+        )
+    )
+    provider_names = {row[0]: row[1] for row in provider_rows}
+    handles: dict[int, str] = {}
+    models: dict[str, ModelInfo] = {}
+    for row in Model.objects.values_list(
+        "id", "provider_id", "name", "modality", "is_enabled", "context_window", "max_output_tokens",
+        "input_price", "output_price", "image_price", "char_price", "weight",
+    ):
+        (pk, provider_id, name, modality, enabled, context, max_out, p_in, p_out, p_img, p_char, weight) = row
+        model = ModelInfo(
+            provider=provider_names[provider_id], name=name, modality=modality, is_enabled=enabled,
+            context_window=context, max_output_tokens=max_out, input_price=_float(p_in),
+            output_price=_float(p_out), image_price=_float(p_img), char_price=_float(p_char),
+            weight=weight, capabilities=freeze(caps.get(pk, {})),
+        )
+        handles[pk] = model.handle
+        models[model.handle] = model
+    providers = {
+        name: ProviderInfo(
+            name=name, kind=kind, is_enabled=enabled, aliases=tuple(aliases or ()),
+            default_model=handles.get(default_id), health_state=health, latency_ms=latency,
+        )
+        for _, name, kind, enabled, aliases, default_id, health, latency in provider_rows
+    }
+    fallbacks: dict[int, list[str]] = defaultdict(list)
+    for task_id, model_id in TaskFallback.objects.order_by("task_id", "position").values_list("task_id", "model_id"):
+        fallbacks[task_id].append(handles[model_id])
+    requirements: dict[int, dict[str, int]] = defaultdict(dict)
+    for task_id, name, strength in TaskRequirement.objects.values_list("task_id", "capability__name", "min_strength"):
+        requirements[task_id][name] = strength
+    tasks = {
+        name: TaskInfo(
+            name=name, modality=modality, primary=handles.get(primary_id),
+            fallbacks=tuple(fallbacks.get(pk, ())), requirements=freeze(requirements.get(pk, {})),
+            strategy=strategy, default_params=freeze(params or {}),
+        )
+        for pk, name, modality, primary_id, strategy, params in Task.objects.values_list(
+            "id", "name", "modality", "primary_id", "strategy", "default_params"
+        )
+    }
+    return ConfigSnapshot(
+        version=version,
+        providers=freeze(providers),
+        models=freeze(models),
+        capabilities=freeze(dict(Capability.objects.values_list("name", "category"))),
+        tasks=freeze(tasks),
+        defaults=freeze({modality: handles[pk] for modality, pk in Default.objects.values_list("modality", "model_id")}),
+        env_task_models=freeze(dict(settings.QF_TASK_MODELS)),
+        env_default_models=freeze(dict(settings.QF_DEFAULT_MODELS)),
+        builtin_models=freeze(dict(settings.QF_BUILTIN_MODELS)),
+        multi_model=settings.QF_MULTI_MODEL,
+    )
+
+
+def _float(price: object) -> float | None:
+    return None if price is None else float(price)  # type: ignore[arg-type]
+
+
+_snapshot = PerProcess(snapshot_build)
+snapshot_get = _snapshot.get
+snapshot_forget = _snapshot.forget  # for settings changes, which bump no version
+
+CONFIG_MODELS = (Provider, Model, Capability, ModelCapability, Task, TaskFallback, TaskRequirement, Default)
