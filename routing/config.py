@@ -92,6 +92,9 @@ class ConfigSnapshot:
     builtin_models: Mapping[str, str] = empty_mapping()  # settings.QF_BUILTIN_MODELS
     multi_model: bool = True  # QF_MULTI_MODEL
     provider_names: Mapping[str, str] = field(init=False)  # name or alias -> name
+    # Answers derived from this (immutable) snapshot, kept for its lifetime: e.g. the models
+    # meeting a set of requirements, ranked. Not part of its value.
+    memo: dict[object, object] = field(init=False, default_factory=dict, compare=False, repr=False)
 
     def __post_init__(self) -> None:
         names = {alias: p.name for p in self.providers.values() for alias in p.aliases}

@@ -27,3 +27,17 @@ def estimate_cost(
     return (
         model.input_price * max(input_tokens, 1) + model.output_price * max(output_tokens, 1)
     ) / PER_MILLION
+
+
+def list_price(model: ModelInfo) -> float:
+    """A model's price for ranking regardless of request size: input plus output per 1M
+    tokens, per image, or per 1k characters; unknown prices rank last."""
+    if model.modality == "image":
+        price = model.image_price
+    elif model.modality == "audio":
+        price = model.char_price
+    elif model.input_price is None or model.output_price is None:
+        price = None
+    else:
+        price = model.input_price + model.output_price
+    return float("inf") if price is None else price

@@ -6,9 +6,9 @@ database, cache or settings (STYLE B-2). The levels, highest first:
 1. override: the request's `provider:model` handles (or provider names), if it may override;
 2. persona_task: the persona's model for this task;
 3. persona (its model, or its provider's default model), then persona_fallback;
-4. task (primary), then task_fallback; capability: the models meeting the requirements
-   (the task's plus the request's), when the task configures no model of its own or its
-   strategy is `capability`;
+4. task (primary), then task_fallback; capability: the best few servable models meeting the
+   requirements (the task's plus the request's), strongest then cheapest by list price,
+   when the task configures no model of its own or its strategy is `capability`;
 5. env_task (`QF_MODEL_<TASK>`), then env_default (`QF_DEFAULT_<MODALITY>_MODEL`);
 6. global_default: the stored default for the modality;
 7. builtin: the default from settings.
@@ -33,7 +33,7 @@ from enum import StrEnum
 from typing import Any
 
 from routing.config import STRENGTH_NAMES, ConfigSnapshot, ModelInfo, PersonaProfile, TaskInfo, empty_mapping
-from routing.strategies import STRATEGIES, StrategyContext
+from routing.strategies import STRATEGIES, StrategyContext, capability_rank
 
 
 class Level(StrEnum):
@@ -141,6 +141,7 @@ class Resolution:
 Candidate = tuple[Level, str, str]
 
 TASK_LEVELS = frozenset({Level.TASK, Level.TASK_FALLBACK, Level.CAPABILITY})
+CAPABILITY_LIMIT = 5  # a longer chain would outlast any deadline, and explain nothing more
 
 
 def resolve(snapshot: ConfigSnapshot, request: ResolveRequest) -> Resolution:
@@ -248,13 +249,14 @@ class _Resolver:
         return (Level.ENV_TASK, handle, f"QF_MODEL_{name.upper()}") if handle else None
 
     def default_candidate(self, level: Level) -> Candidate | None:
-        source, where = {
-            Level.ENV_DEFAULT: (self.snapshot.env_default_models, f"QF_DEFAULT_{self.modality.upper()}_MODEL"),
-            Level.GLOBAL_DEFAULT: (self.snapshot.defaults, f"stored default for {self.modality}"),
-            Level.BUILTIN: (self.snapshot.builtin_models, f"built-in default for {self.modality}"),
-        }[level]
-        handle = source.get(self.modality)
-        return (level, handle, where) if handle else None
+        snapshot, modality = self.snapshot, self.modality
+        if level is Level.ENV_DEFAULT:
+            handle, source = snapshot.env_default_models.get(modality), f"QF_DEFAULT_{modality.upper()}_MODEL"
+        elif level is Level.GLOBAL_DEFAULT:
+            handle, source = snapshot.defaults.get(modality), f"stored default for {modality}"
+        else:
+            handle, source = snapshot.builtin_models.get(modality), f"built-in default for {modality}"
+        return (level, handle, source) if handle else None
 
     # ---- candidates as configured --------------------------------------------------
 
@@ -280,21 +282,39 @@ class _Resolver:
         return group
 
     def capability_candidates(self, exclude: Iterable[str] = ()) -> list[Candidate]:
-        """Every model of the modality that meets the requirements, strongest then cheapest
-        first. Ones that fall short are not candidates at all (listing hundreds of drops
-        would explain nothing)."""
+        """The best CAPABILITY_LIMIT servable models of the modality that meet the
+        requirements, strongest then cheapest. Models that fall short are not candidates at
+        all (listing hundreds of drops would explain nothing)."""
         skip = set(exclude)
         owner = f"task {self.task.name}" if self.task else "request"
         wanted = ", ".join(f"{n} >= {STRENGTH_NAMES[s]}" for n, s in sorted(self.requirements.items()))
-        meeting = [
-            model
-            for model in self.snapshot.models.values()
-            if model.modality == self.modality
-            and model.handle not in skip
-            and self.shortfall(model) is None
-        ]
-        ranked = STRATEGIES["capability"](meeting, self.context)  # strongest, then cheapest
-        return [(Level.CAPABILITY, model.handle, f"{owner} requirements ({wanted})") for model in ranked]
+        found: list[Candidate] = []
+        for model in self.meeting_requirements():
+            if model.handle not in skip and model.handle not in self.taken and self.servable(model):
+                found.append((Level.CAPABILITY, model.handle, f"{owner} requirements ({wanted})"))
+                if len(found) == CAPABILITY_LIMIT:
+                    self.notes.append(f"the capability level lists the best {CAPABILITY_LIMIT} models")
+                    break
+        return found
+
+    def meeting_requirements(self) -> tuple[ModelInfo, ...]:
+        """Ranked once per snapshot for each modality and set of requirements."""
+        key = ("meeting", self.modality, tuple(sorted(self.requirements.items())))
+        ranked = self.snapshot.memo.get(key)
+        if ranked is None:
+            meeting = (
+                m for m in self.snapshot.models.values()
+                if m.modality == self.modality and self.shortfall(m) is None
+            )
+            ranked = self.snapshot.memo[key] = tuple(capability_rank(meeting, self.requirements))
+        return ranked  # type: ignore[return-value]
+
+    def servable(self, model: ModelInfo) -> bool:
+        return (
+            model.is_enabled
+            and self.snapshot.providers[model.provider].is_enabled
+            and (model.context_window is None or self.size <= model.context_window)
+        )
 
     def personal_candidates(self) -> list[Candidate]:
         """What the request, persona and task would have offered (listed when switched off)."""
@@ -313,6 +333,8 @@ class _Resolver:
 
     def offer(self, candidates: list[Candidate | None], strategy: str | None = None) -> None:
         """Check each candidate, order the survivors by `strategy`, append them."""
+        if not candidates:
+            return
         accepted: list[tuple[ModelInfo, Level, str]] = []
         seen: set[str] = set()
         for candidate in candidates:

@@ -10,11 +10,11 @@ from __future__ import annotations
 
 import hashlib
 import random
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
 from routing.config import ModelInfo, ProviderInfo, empty_mapping
-from routing.pricing import estimate_cost
+from routing.pricing import estimate_cost, list_price
 
 
 @dataclass(frozen=True, slots=True)
@@ -87,9 +87,13 @@ def capability_score(model: ModelInfo, requirements: Mapping[str, int]) -> int:
     return sum(model.capabilities.get(name, 0) for name in requirements)
 
 
+def capability_rank(models: Iterable[ModelInfo], requirements: Mapping[str, int]) -> list[ModelInfo]:
+    """Strongest on the required capabilities first, then the lowest list price."""
+    return sorted(models, key=lambda m: (-capability_score(m, requirements), list_price(m)))
+
+
 def capability(models: Sequence[ModelInfo], ctx: StrategyContext) -> list[ModelInfo]:
-    """Strongest on the required capabilities first, then the cheapest for this request."""
-    return sorted(models, key=lambda m: (-capability_score(m, ctx.requirements), ctx.cost(m)))
+    return capability_rank(models, ctx.requirements)
 
 
 STRATEGIES: dict[str, Order] = {

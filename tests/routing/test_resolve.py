@@ -11,7 +11,8 @@ from routing.choices import Strategy, Strength
 from routing.config import STRENGTH_NAMES, TaskInfo
 from routing.resolve import DropReason, Level, ResolveRequest, resolve
 from routing.strategies import STRATEGIES
-from tests.routing.catalog import CODE, MODERATE, persona, snapshot
+from routing.config import ProviderInfo
+from tests.routing.catalog import CODE, MODELS, MODERATE, PROVIDERS, model, persona, snapshot
 
 # The chain every text request ends with, from the catalogue's defaults.
 DEFAULTS = [
@@ -223,6 +224,22 @@ def test_capability_strategy_without_requirements_adds_no_models():
     tasks = [TaskInfo("chat", primary="openai:gpt-4o", strategy="capability")]
     r = resolve(snapshot(tasks=tasks), ResolveRequest(task="chat"))
     assert _described(r)[0] == ["task openai:gpt-4o", *DEFAULTS]
+
+
+def test_the_capability_level_lists_the_best_few():
+    many = [model(f"bulk:m{i}", input_price=i, output_price=i, capabilities={CODE: MODERATE}) for i in range(9)]
+    providers = [*PROVIDERS, ProviderInfo("bulk", "openai")]
+    r = resolve(snapshot(models=[*MODELS, *many], providers=providers), ResolveRequest(task="codegen"))
+    capability = [e.handle for e in r.chain if e.level == Level.CAPABILITY]
+    # strength first; then list price: m0 0, gpt-4o-mini 0.75, m1 2 per 1M
+    assert capability == ["anthropic:claude-sonnet", "openai:gpt-4o", "bulk:m0", "openai:gpt-4o-mini", "bulk:m1"]
+    assert r.notes == ("the capability level lists the best 5 models",)
+
+
+def test_the_capability_level_skips_models_that_cannot_serve():
+    r = resolve(snapshot(), ResolveRequest(task="codegen", input_tokens=150_000))
+    # gpt-4o and gpt-4o-mini hold 128k tokens: too few
+    assert [e.handle for e in r.chain if e.level == Level.CAPABILITY] == ["anthropic:claude-sonnet", "anthropic:claude-haiku"]
 
 
 def test_unknown_task_is_noted():

@@ -47,7 +47,8 @@ TABLE = {
         "cost_optimized", {"input_tokens": 10, "output_tokens": 10_000}, ["b", "a", "c"]),
     "lowest_latency: measured latency first, unknown last": (
         "lowest_latency", {"latency_ms": {"anthropic:b": 90.0, "openai:a": 300.0}}, ["b", "a", "c"]),
-    "capability with no requirements ranks by price": ("capability", {"input_tokens": 10_000}, ["a", "b", "c"]),
+    "capability with no requirements ranks by list price, whatever the request size": (
+        "capability", {"input_tokens": 10_000}, ["b", "a", "c"]),  # b 12/M in+out, a 21/M
 }
 
 
