@@ -32,7 +32,10 @@ def resolve_live(
     output_tokens: int = 0,
     characters: int = 0,
     request_id: str = "",
+    explain_only: bool = False,
 ) -> Resolution:
+    """`explain_only` (the API's resolve, `qf model show`) reads the round-robin counter
+    without moving it, so looking at a chain does not change the next one."""
     snapshot = snapshot_get()
     wanted = dict(requirements or {})
     note = None
@@ -57,7 +60,7 @@ def resolve_live(
         output_tokens=output_tokens,
         characters=characters,
         request_id=request_id,
-        rotation=next_rotation(persona, task) if effective == "round_robin" else 0,
+        rotation=rotation(persona, task, advance=not explain_only) if effective == "round_robin" else 0,
     )
     resolution = resolve(snapshot, request)
     if note:
@@ -65,9 +68,11 @@ def resolve_live(
     return resolution
 
 
-def next_rotation(persona: PersonaProfile | None, task: str | None) -> int:
+def rotation(persona: PersonaProfile | None, task: str | None, *, advance: bool = True) -> int:
     """A counter every process shares, so round-robin rotates across the whole fleet."""
     key = ROTATION_KEY.format(persona=persona.slug if persona else "", task=task or "")
+    if not advance:
+        return cache.get(key, 0) + 1  # the value the next request will get
     try:
         return cache.incr(key)
     except ValueError:  # first use: create it; a racing process may have done so first

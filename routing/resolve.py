@@ -14,7 +14,8 @@ database, cache or settings (STYLE B-2). The levels, highest first:
 7. builtin: the default from settings.
 
 A candidate is dropped, with its reason, when it is unknown, disabled, at a disabled
-provider, of another modality, too small for the request, or already in the chain.
+provider, of another modality, too small for the request, or already in the chain (except
+a default already in the chain: defaults often repeat, and that explains nothing).
 Requirements filter only what the task contributes (levels task, task_fallback,
 capability): a persona's or a request's explicit choice is honoured as made. With
 `multi_model` off, only the levels from env_default down serve (source document 001).
@@ -104,6 +105,7 @@ class Dropped:
 class Resolution:
     chain: tuple[ChainEntry, ...]
     dropped: tuple[Dropped, ...]
+    persona: str | None
     modality: str
     task: str | None
     strategy: str
@@ -117,6 +119,7 @@ class Resolution:
     def as_dict(self) -> dict[str, Any]:
         """The one explanation the API, the CLI and the persona page show."""
         return {
+            "persona": self.persona,
             "modality": self.modality,
             "task": self.task,
             "strategy": self.strategy,
@@ -141,6 +144,7 @@ class Resolution:
 Candidate = tuple[Level, str, str]
 
 TASK_LEVELS = frozenset({Level.TASK, Level.TASK_FALLBACK, Level.CAPABILITY})
+DEFAULT_LEVELS = frozenset({Level.ENV_DEFAULT, Level.GLOBAL_DEFAULT, Level.BUILTIN})
 CAPABILITY_LIMIT = 5  # a longer chain would outlast any deadline, and explain nothing more
 
 
@@ -204,6 +208,7 @@ class _Resolver:
         return Resolution(
             chain=tuple(self.chain),
             dropped=tuple(self.dropped),
+            persona=request.persona.slug if request.persona else None,
             modality=self.modality,
             task=request.task,
             strategy=self.strategy,
@@ -373,6 +378,8 @@ class _Resolver:
         if model is None:
             return self.drop(reference, level, source, DropReason.UNKNOWN, f"no model {handle}")
         if handle in self.taken:
+            if level in DEFAULT_LEVELS:  # the same default named twice: nothing to explain
+                return None
             return self.drop(reference, level, source, DropReason.DUPLICATE, f"already in the chain at {self.taken[handle]}")
         provider = snapshot.providers[provider_name]
         if not model.is_enabled:

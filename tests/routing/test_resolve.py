@@ -250,6 +250,7 @@ def test_unknown_task_is_noted():
 def test_explanation_as_dict():
     r = resolve(snapshot(), ResolveRequest(persona=persona("mike"), input_tokens=9000))
     assert r.as_dict() == {
+        "persona": "mike",
         "modality": "text",
         "task": None,
         "strategy": "failover",

@@ -18,6 +18,7 @@ SUBCOMMANDS = {
     "import": "qfweb.cli.import_export",
     "export": "qfweb.cli.import_export",
     "demo": "qfweb.cli.demo",
+    "model": "qfweb.cli.model",
 }
 
 
