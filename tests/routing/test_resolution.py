@@ -6,6 +6,7 @@ import pytest
 from django.core.cache import cache
 
 from personas.profiles import profile_get
+from qfweb.errors import QfError
 from routing.models import Task
 from routing.resolution import ROTATION_KEY, resolve_live
 
@@ -69,3 +70,44 @@ def test_a_persona_resolves_through_its_profile(demo):
     assert [(str(e.level), e.handle) for e in r.chain[:2]] == [
         ("persona_task", "openai:gpt-4o-mini"), ("persona", "ollama:llama3")
     ]
+
+
+@pytest.mark.parametrize(("request_fields", "field", "message"), [
+    ({"strategy": "fastest"}, "strategy", "unknown strategy 'fastest'"),
+    ({"requirements": {"code": 7}}, "requirements", "strengths 0..4"),
+    ({"requirements": {"code": "strong"}}, "requirements", "strengths 0..4"),
+    ({"override": ["openai:gpt-4o", None]}, "override", "provider:model handles"),
+    ({"override": [" "]}, "override", "provider:model handles"),
+    ({"task": 3}, "task", "must be a task name"),
+    ({"modality": "video"}, "modality", "unknown modality 'video'"),
+    ({"input_tokens": -1}, "input_tokens", "whole number"),
+])
+def test_bad_input_is_refused_naming_the_field(demo, request_fields, field, message):
+    with pytest.raises(QfError, match=message) as raised:
+        resolve_live(**request_fields)
+    assert raised.value.field == field
+
+
+def test_an_override_given_as_one_string_is_one_handle(demo):
+    assert resolve_live(override=" openai:gpt-4o ").chain[0].handle == "openai:gpt-4o"
+
+
+def test_weighted_without_a_request_id_still_splits(demo):
+    Task.objects.filter(name="response").update(strategy="weighted")
+    Task.objects.get(name="response").save()
+    assert len({resolve_live(task="response").handles[0] for _ in range(40)}) > 1
+
+
+def test_auto_detection_leaves_the_persona_order_alone(demo):
+    r = resolve_live(persona=profile_get("scene_smith"), task="auto", prompt="Fix this Python function")
+    assert [(str(e.level), e.handle) for e in r.chain[:2]] == [
+        ("persona", "openai:gpt-4o"), ("persona_fallback", "anthropic:claude-3-5-sonnet-latest")
+    ]
+
+
+def test_a_task_name_with_a_dash_reads_its_environment_model(demo, settings):
+    settings.QF_TASK_MODELS = {"code_review": "openai:gpt-4o-mini"}
+    r = resolve_live(task="code-review")
+    assert (str(r.chain[0].level), r.chain[0].handle, r.chain[0].source) == (
+        "env_task", "openai:gpt-4o-mini", "QF_MODEL_CODE_REVIEW"
+    )

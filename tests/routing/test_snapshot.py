@@ -40,7 +40,7 @@ def resolve_smith(task: str | None = "response") -> list[str]:
 def test_a_warm_resolve_runs_no_query_and_sees_the_next_change(demo, django_assert_num_queries):
     with CaptureQueriesContext(connection) as cold:
         first = resolve_smith()
-    assert 0 < len(cold) <= 11  # eight for the catalogue, three for the personas
+    assert len(cold) == 11  # eight for the catalogue, three for the personas
     with django_assert_num_queries(0):
         assert resolve_smith() == first
         resolve_live(task="response")
@@ -131,6 +131,16 @@ def test_a_rolled_back_transaction_does_not_stop_later_commits_from_bumping(djan
     with django_capture_on_commit_callbacks(execute=False) as callbacks:
         factories.provider("second", kind="echo")
     assert len(callbacks) == 1
+
+
+def test_a_snapshot_read_inside_a_rolled_back_transaction_is_not_kept(demo):
+    with pytest.raises(RuntimeError), transaction.atomic():
+        gpt4o = Model.objects.get(provider__name="openai", name="gpt-4o")
+        gpt4o.is_enabled = False
+        gpt4o.save()
+        assert snapshot_get().models["openai:gpt-4o"].is_enabled is False  # this transaction's view
+        raise RuntimeError("rolled back")
+    assert snapshot_get().models["openai:gpt-4o"].is_enabled is True
 
 
 def test_a_lost_version_restarts_from_a_new_value(demo):
