@@ -129,14 +129,16 @@ DROPS = {
     ),
     "duplicate: a model already in the chain": row(
         ["persona anthropic:claude-sonnet", "persona_fallback openai:gpt-4o", *DEFAULTS], persona="smith", task="review",
-        dropped=["task anthropic:claude-sonnet duplicate", "task_fallback openai:gpt-4o duplicate"],
+        dropped=["task anthropic:claude-sonnet duplicate", "task_fallback openai:gpt-4o duplicate",
+                 "task_fallback local:llama3 below_capability"],
     ),
     "multi-model off: only the defaults serve": row(
         DEFAULTS, persona="smith", task="summarize", override=("openai:gpt-4o",),
         config={"multi_model": False, "env_task_models": {"summarize": "gemini:gemini-pro"}},
         dropped=["override openai:gpt-4o multi_model_off", "persona_task local:llama3 multi_model_off",
-                 "persona anthropic:claude-sonnet multi_model_off", "task openai:gpt-4o-mini multi_model_off",
-                 "env_task gemini:gemini-pro multi_model_off"],
+                 "persona anthropic:claude-sonnet multi_model_off", "persona_fallback openai:gpt-4o multi_model_off",
+                 "task openai:gpt-4o-mini multi_model_off", "task_fallback anthropic:claude-haiku multi_model_off",
+                 "task_fallback gemini:gemini-pro multi_model_off", "env_task gemini:gemini-pro multi_model_off"],
     ),
 }
 
@@ -172,6 +174,11 @@ def test_resolution_table(case: Row):
     chain, dropped = _described(resolution)
     assert chain == case.chain
     assert [d for d in case.dropped if d not in dropped] == []
+
+
+@pytest.mark.parametrize("case", DROPS.values(), ids=DROPS)
+def test_drop_rows_drop_exactly_what_they_list(case: Row):
+    assert _described(resolve(snapshot(**case.config), case.request))[1] == case.dropped
 
 
 def test_every_level_and_drop_reason_has_a_row():
