@@ -8,10 +8,9 @@ from typing import NamedTuple
 import pytest
 
 from routing.choices import Strategy, Strength
-from routing.config import STRENGTH_NAMES, TaskInfo
+from routing.config import STRENGTH_NAMES, ProviderInfo, TaskInfo
 from routing.resolve import DropReason, Level, ResolveRequest, resolve
 from routing.strategies import STRATEGIES
-from routing.config import ProviderInfo
 from tests.routing.catalog import CODE, MODELS, MODERATE, PROVIDERS, model, persona, snapshot
 
 # The chain every text request ends with, from the catalogue's defaults.
