@@ -101,14 +101,29 @@ class ConfigSnapshot:
         names.update({name: name for name in self.providers})
         object.__setattr__(self, "provider_names", MappingProxyType(names))
 
-    def canonical(self, reference: str) -> str | None:
-        """The handle `reference` names by provider name or alias (`google:x` -> `gemini:x`),
-        or None when no stored model answers to it. A bare provider name means its default."""
+    def locate(self, reference: str) -> tuple[str | None, str | None]:
+        """(handle, None) for what `reference` names by provider name or alias (`google:x`
+        -> `gemini:x`; a bare provider name means its default model), else (None, why).
+        The handle is not checked against `models`."""
         provider, sep, model = reference.partition(":")
         name = self.provider_names.get(provider)
         if name is None:
-            return None
-        if not sep:
-            return self.providers[name].default_model
-        handle = f"{name}:{model}"
+            return None, f"no provider {provider!r}"
+        if sep:
+            return f"{name}:{model}", None
+        default = self.providers[name].default_model
+        return (default, None) if default else (None, f"provider {name} has no default model")
+
+    def canonical(self, reference: str) -> str | None:
+        """The handle of the stored model `reference` names, or None."""
+        handle, _ = self.locate(reference)
         return handle if handle in self.models else None
+
+
+def merge_requirements(*requirements: Mapping[str, int]) -> dict[str, int]:
+    """Capability name -> the highest minimum strength any of them asks."""
+    merged: dict[str, int] = {}
+    for needs in requirements:
+        for name, strength in needs.items():
+            merged[name] = max(strength, merged.get(name, 0))
+    return merged

@@ -21,6 +21,7 @@ from collections.abc import Mapping
 
 from routing.config import STRENGTH_NAMES, ConfigSnapshot, ModelInfo
 from routing.detect import TASK_TYPE_REQUIREMENTS
+from routing.strategies import capability_score
 
 BASIC = 1
 
@@ -107,15 +108,11 @@ def models_with_capabilities(
     their total strength over the required capabilities, then by handle. No requirements:
     every model, by handle."""
     check_capabilities(snapshot, requirements)
-
-    def strength(model: ModelInfo, name: str) -> int:
-        return model.capabilities.get(name, 0)
-
     meeting = [
         model for model in snapshot.models.values()
-        if all(strength(model, name) >= least for name, least in requirements.items())
+        if all(model.capabilities.get(name, 0) >= least for name, least in requirements.items())
     ]
-    meeting.sort(key=lambda m: (-sum(strength(m, name) for name in requirements), m.handle))
+    meeting.sort(key=lambda m: (-capability_score(m, requirements), m.handle))
     return [model.handle for model in meeting]
 
 

@@ -12,7 +12,7 @@ from django.core.cache import cache
 
 from qfweb.errors import QfError
 from routing.choices import Modality
-from routing.config import STRENGTH_NAMES, PersonaProfile
+from routing.config import STRENGTH_NAMES, PersonaProfile, merge_requirements
 from routing.detect import TASK_TYPE_REQUIREMENTS, detect_task_type
 from routing.resolve import Resolution, ResolveRequest, resolve
 from routing.snapshot import snapshot_get
@@ -51,8 +51,7 @@ def resolve_live(
         task = detect_task_type(prompt)
         note = f"task {task} detected from the prompt"
         if task not in snapshot.tasks:  # the type's requirements choose (capability level)
-            for name, strength in TASK_TYPE_REQUIREMENTS.get(task, {}).items():
-                wanted[name] = max(strength, wanted.get(name, 0))
+            wanted = merge_requirements(wanted, TASK_TYPE_REQUIREMENTS.get(task, {}))
     stored = snapshot.tasks.get(task) if task else None
     effective = strategy or (stored.strategy if stored else "failover")
     if effective == "weighted" and not request_id and not explain_only:

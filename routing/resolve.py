@@ -33,7 +33,15 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
 
-from routing.config import STRENGTH_NAMES, ConfigSnapshot, ModelInfo, PersonaProfile, TaskInfo, empty_mapping
+from routing.config import (
+    STRENGTH_NAMES,
+    ConfigSnapshot,
+    ModelInfo,
+    PersonaProfile,
+    TaskInfo,
+    empty_mapping,
+    merge_requirements,
+)
 from routing.strategies import STRATEGIES, StrategyContext, capability_rank
 
 
@@ -177,9 +185,7 @@ class _Resolver:
             or (persona.modality if persona else None)
             or "text"
         )
-        requirements = dict(self.task.requirements) if self.task else {}
-        for name, strength in request.requirements.items():
-            requirements[name] = max(strength, requirements.get(name, 0))
+        requirements = merge_requirements(self.task.requirements if self.task else {}, request.requirements)
         self.requirements = requirements
         task_strategy = self.task.strategy if self.task else "failover"
         self.strategy = request.strategy or task_strategy
@@ -346,16 +352,12 @@ class _Resolver:
 
     def check(self, level: Level, reference: str, source: str) -> ModelInfo | None:
         snapshot = self.snapshot
-        provider_ref, sep, model_name = reference.partition(":")
-        provider_name = snapshot.provider_names.get(provider_ref)
-        if provider_name is None:
-            return self.drop(reference, level, source, DropReason.UNKNOWN, f"no provider {provider_ref!r}")
-        if sep:
-            handle = f"{provider_name}:{model_name}"
-        else:
-            handle = snapshot.providers[provider_name].default_model
-            if handle is None:
-                return self.drop(reference, level, source, DropReason.NO_DEFAULT_MODEL, f"provider {provider_name} has no default model")
+        handle, problem = snapshot.locate(reference)
+        if handle is None:
+            # A known provider named alone, without a default model; else an unknown provider.
+            known = reference in snapshot.provider_names
+            reason = DropReason.NO_DEFAULT_MODEL if known else DropReason.UNKNOWN
+            return self.drop(reference, level, source, reason, problem or "")
         model = snapshot.models.get(handle)
         if model is None:
             return self.drop(reference, level, source, DropReason.UNKNOWN, f"no model {handle}")
@@ -363,11 +365,11 @@ class _Resolver:
             if level in DEFAULT_LEVELS:  # the same default named twice: nothing to explain
                 return None
             return self.drop(reference, level, source, DropReason.DUPLICATE, f"already in the chain at {self.taken[handle]}")
-        provider = snapshot.providers[provider_name]
+        provider = snapshot.providers[model.provider]
         if not model.is_enabled:
             return self.drop(reference, level, source, DropReason.DISABLED, f"{handle} is disabled")
         if not provider.is_enabled:
-            return self.drop(reference, level, source, DropReason.PROVIDER_DISABLED, f"provider {provider_name} is disabled")
+            return self.drop(reference, level, source, DropReason.PROVIDER_DISABLED, f"provider {provider.name} is disabled")
         if model.modality != self.modality:
             return self.drop(reference, level, source, DropReason.WRONG_MODALITY, f"{handle} is {model.modality}; the request is {self.modality}")
         if model.context_window is not None and self.size > model.context_window:
