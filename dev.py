@@ -79,7 +79,7 @@ def server_commands(python: str | Path, host: str, port: int) -> list[list[str]]
     web = [
         str(python), "-m", "uvicorn", "qfweb.asgi:application",
         "--host", host, "--port", str(port),
-        "--lifespan", "off",  # Django has no lifespan handler
+        "--lifespan", "on",  # qfweb.asgi closes the pooled upstream clients on shutdown
     ]
     # Issue 6: the Celery worker and beat (brokerless in dev) join this list.
     return [web]

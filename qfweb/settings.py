@@ -250,3 +250,23 @@ for _name, _modality in QF_MODALITY_BY_NAME.items():
 # Stored provider secrets are encrypted with these Fernet keys (newest first), kept apart
 # from SECRET_KEY so that rotating one does not touch the other.
 QF_ENCRYPTION_KEYS = env.list("QF_ENCRYPTION_KEYS")
+
+# ---- the engine (RELIABILITY.md R1..R10, S3, S4; the defaults are its proposals) --------
+
+# Circuit breaking: open after N consecutive countable failures for base x 2^(k-1) s,
+# capped, +-10 % jitter; credential and unknown-model failures open for the long period.
+QF_CB_FAILURES = env.int("QF_CB_FAILURES", 3, minimum=1)
+QF_CB_OPEN_SECONDS = env.float("QF_CB_OPEN_SECONDS", 30.0, minimum=0.01)
+QF_CB_MAX_OPEN_SECONDS = env.float("QF_CB_MAX_OPEN_SECONDS", 300.0, minimum=0.01)
+QF_CB_LONG_OPEN_SECONDS = env.float("QF_CB_LONG_OPEN_SECONDS", 300.0, minimum=0.01)
+# When every model of a chain is open: "probe" tries the one that reopens soonest,
+# "fail_fast" answers 503 with Retry-After (R7).
+QF_CB_PANIC = env.choice("QF_CB_PANIC", ("probe", "fail_fast"), "probe")
+# Every generation ends within this; no attempt starts with less than QF_MIN_ATTEMPT_S left.
+QF_REQUEST_DEADLINE_S = env.float("QF_REQUEST_DEADLINE_S", 120.0, minimum=1.0)
+QF_MIN_ATTEMPT_S = env.float("QF_MIN_ATTEMPT_S", 1.0, minimum=0.0)
+QF_CONNECT_TIMEOUT_S = env.float("QF_CONNECT_TIMEOUT_S", 5.0, minimum=0.01)
+# Silence between stream chunks longer than this is a mid-stream failure (S4).
+QF_STREAM_IDLE_S = env.float("QF_STREAM_IDLE_S", 60.0, minimum=0.01)
+# Upstream calls ignore HTTP(S)_PROXY unless told: a proxy would see every provider key.
+QF_UPSTREAM_TRUST_ENV = env.bool("QF_UPSTREAM_TRUST_ENV", False)

@@ -30,6 +30,14 @@ class ProviderInfo:
     default_model: str | None = None  # a handle
     health_state: str = "unknown"
     latency_ms: float | None = None  # last measured by a health check
+    # What the engine needs to call it (routing.engine); resolution ignores these.
+    id: int | None = None
+    base_url: str = ""
+    allow_private_network: bool = False
+    timeout_s: int = 60
+    rate_limit_rpm: int | None = None
+    credential_ref: str = ""  # ${ENV_VAR}
+    credential_encrypted: str = field(default="", repr=False)  # decrypted only to make a call
 
 
 @dataclass(frozen=True, slots=True)
@@ -46,6 +54,15 @@ class ModelInfo:
     char_price: float | None = None  # USD per 1k characters
     weight: int = 1
     capabilities: Mapping[str, int] = empty_mapping()  # capability name -> strength
+    # What the engine needs to call it (routing.engine); resolution ignores these.
+    id: int | None = None
+    default_params: Mapping[str, object] = empty_mapping()
+    param_map: Mapping[str, str] = empty_mapping()  # our parameter name -> the provider's
+    credential_ref: str = ""  # overrides the provider's
+    max_retries: int = 1
+    retry_delay_s: float = 0.5  # backoff base
+    timeout_s: int | None = None  # None: the provider's
+    rate_limit_rpm: int | None = None
     handle: str = field(init=False)
 
     def __post_init__(self) -> None:

@@ -120,7 +120,8 @@ def snapshot_build(version: int = 0) -> ConfigSnapshot:
         caps[model_id][name] = strength
     provider_rows = list(
         Provider.objects.values_list(
-            "id", "name", "kind", "is_enabled", "aliases", "default_model_id", "health_state", "health_latency_ms"
+            "id", "name", "kind", "is_enabled", "aliases", "default_model_id", "health_state", "health_latency_ms",
+            "base_url", "allow_private_network", "timeout_s", "rate_limit_rpm", "credential_ref", "credential_encrypted",
         )
     )
     provider_names = {row[0]: row[1] for row in provider_rows}
@@ -129,22 +130,30 @@ def snapshot_build(version: int = 0) -> ConfigSnapshot:
     for row in Model.objects.values_list(
         "id", "provider_id", "name", "modality", "is_enabled", "context_window", "max_output_tokens",
         "input_price", "output_price", "image_price", "char_price", "weight",
+        "default_params", "param_map", "credential_ref", "max_retries", "retry_delay_s", "timeout_s", "rate_limit_rpm",
     ):
-        (pk, provider_id, name, modality, enabled, context, max_out, p_in, p_out, p_img, p_char, weight) = row
+        (pk, provider_id, name, modality, enabled, context, max_out, p_in, p_out, p_img, p_char, weight,
+         params, param_map, credential_ref, retries, retry_delay, timeout, rpm) = row
         model = ModelInfo(
             provider=provider_names[provider_id], name=name, modality=modality, is_enabled=enabled,
             context_window=context, max_output_tokens=max_out, input_price=_float(p_in),
             output_price=_float(p_out), image_price=_float(p_img), char_price=_float(p_char),
-            weight=weight, capabilities=freeze(caps.get(pk, {})),
+            weight=weight, capabilities=freeze(caps.get(pk, {})), id=pk,
+            default_params=freeze(params or {}), param_map=freeze(param_map or {}),
+            credential_ref=credential_ref, max_retries=retries, retry_delay_s=retry_delay,
+            timeout_s=timeout, rate_limit_rpm=rpm,
         )
         handles[pk] = model.handle
         models[model.handle] = model
     providers = {
         name: ProviderInfo(
             name=name, kind=kind, is_enabled=enabled, aliases=tuple(aliases or ()),
-            default_model=handles.get(default_id), health_state=health, latency_ms=latency,
+            default_model=handles.get(default_id), health_state=health, latency_ms=latency, id=pk,
+            base_url=base_url, allow_private_network=private, timeout_s=timeout, rate_limit_rpm=rpm,
+            credential_ref=credential_ref, credential_encrypted=encrypted,
         )
-        for _, name, kind, enabled, aliases, default_id, health, latency in provider_rows
+        for (pk, name, kind, enabled, aliases, default_id, health, latency,
+             base_url, private, timeout, rpm, credential_ref, encrypted) in provider_rows
     }
     fallbacks: dict[int, list[str]] = defaultdict(list)
     for task_id, model_id in TaskFallback.objects.order_by("task_id", "position").values_list("task_id", "model_id"):

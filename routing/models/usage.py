@@ -28,12 +28,18 @@ class Generation(models.Model):
     served_level = models.CharField(max_length=20, blank=True)
     status = models.CharField(max_length=24, choices=GenerationStatus.choices, default=GenerationStatus.PENDING, db_index=True)
     error_code = models.CharField(max_length=40, blank=True)
+    finish_reason = models.CharField(max_length=40, blank=True)
     tokens_in = models.PositiveIntegerField(null=True, blank=True)
     tokens_out = models.PositiveIntegerField(null=True, blank=True)
-    usage_estimated = models.BooleanField(default=False)
+    images = models.PositiveIntegerField(null=True, blank=True)
+    characters = models.PositiveIntegerField(null=True, blank=True, help_text="Of text turned into speech.")
+    usage_estimated = models.BooleanField(default=False, help_text="Tokens counted by qfweb: the provider reported none.")
     cost = models.DecimalField(max_digits=14, decimal_places=8, null=True, blank=True)
+    # The prices the cost was computed with: a later price change never rewrites history.
     input_price = models.DecimalField(max_digits=14, decimal_places=6, null=True, blank=True, help_text="Price used, per 1M.")
     output_price = models.DecimalField(max_digits=14, decimal_places=6, null=True, blank=True, help_text="Price used, per 1M.")
+    image_price = models.DecimalField(max_digits=14, decimal_places=6, null=True, blank=True, help_text="Price used, per image.")
+    char_price = models.DecimalField(max_digits=14, decimal_places=6, null=True, blank=True, help_text="Price used, per 1k characters.")
     latency_ms = models.PositiveIntegerField(null=True, blank=True)
     ttft_ms = models.PositiveIntegerField("time to first token (ms)", null=True, blank=True)
     is_streamed = models.BooleanField(default=False)
@@ -55,6 +61,7 @@ class Attempt(models.Model):
     http_status = models.PositiveSmallIntegerField(null=True, blank=True)
     latency_ms = models.PositiveIntegerField(null=True, blank=True)
     error_text = models.TextField(blank=True, help_text="Secrets removed.")
+    provider_request_id = models.CharField(max_length=200, blank=True)
     started_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:

@@ -1,0 +1,138 @@
+"""Circuit breakers per provider and per model, shared by every process through the Django
+cache (RELIABILITY.md R1..R5).
+
+State of a target under `cb:{scope}:{name}:`: `failures` (consecutive countable failures,
+`incr`), `until` (the time the open period ends, `set` with a TTL that outlives it),
+`openings` (k, for the doubling open time) and `probe` (the one half-open permit, `add`).
+Only atomic cache primitives are used, so processes on several hosts agree through Redis;
+on the embedded local-memory cache the state is per process (README).
+
+Times are wall-clock (`time.time()`), stored as values: the TTLs only collect garbage, so
+frozen-clock tests move the breaker without waiting, on Redis as on local memory.
+"""
+
+from __future__ import annotations
+
+import random
+import time
+from collections.abc import Iterable
+from dataclasses import dataclass
+from enum import Enum
+
+from django.conf import settings
+from django.core.cache import cache
+
+FAILURE_MEMORY_S = 600  # consecutive failures further apart than this are forgotten
+DECAY_S = 600  # k returns to 0 after a successful probe and this long closed (R2)
+STALE_S = 3600  # how long an ended open period stays readable, so its half-open probe is single
+JITTER = 0.1
+
+
+class State(Enum):
+    CLOSED = "closed"
+    OPEN = "open"
+    PROBE = "probe"  # half-open, and this request holds the one permit
+
+
+@dataclass(frozen=True, slots=True)
+class Target:
+    scope: str  # "provider" or "model"
+    name: str  # provider name or model handle
+
+    def key(self, part: str) -> str:
+        return f"cb:{self.scope}:{self.name}:{part}"
+
+
+@dataclass(frozen=True, slots=True)
+class Admission:
+    state: State
+    until: float | None = None  # when an open target takes traffic again
+    probes: tuple[Target, ...] = ()  # the permits this request holds
+    failing: tuple[Target, ...] = ()  # targets with failures to clear on success
+
+
+def admit(targets: Iterable[Target], *, request_id: str, probe_ttl: float) -> Admission:
+    """May this request call the model behind `targets` (its provider, then itself)? One
+    cache round trip when all are closed."""
+    targets = tuple(targets)
+    keys = [t.key(part) for t in targets for part in ("until", "failures")]
+    found = cache.get_many(keys)
+    now = time.time()
+    probes: list[Target] = []
+    for target in targets:
+        until = found.get(target.key("until"))
+        if until is None:
+            continue
+        if now < until:
+            return Admission(State.OPEN, until)
+        # Half-open: one request across all processes gets the permit; its TTL is the
+        # attempt's timeout, so a probe that hangs cannot wedge the breaker (R5).
+        if not cache.add(target.key("probe"), request_id, timeout=max(probe_ttl, 1)):
+            _release(probes)
+            return Admission(State.OPEN, until)
+        probes.append(target)
+    failing = tuple(t for t in targets if found.get(t.key("failures")))
+    return Admission(State.PROBE if probes else State.CLOSED, probes=tuple(probes), failing=failing)
+
+
+def _release(probes: Iterable[Target]) -> None:
+    cache.delete_many([t.key("probe") for t in probes])
+
+
+def record_success(admission: Admission) -> None:
+    """Close what this request probed and forget the failures it saw."""
+    keys = [t.key("failures") for t in admission.failing]
+    for target in admission.probes:
+        keys += [target.key("until"), target.key("probe"), target.key("failures")]
+        cache.touch(target.key("openings"), DECAY_S)
+    if keys:
+        cache.delete_many(keys)
+
+
+def record_failure(target: Target, admission: Admission, *, open_for: float | None = None) -> float | None:
+    """Count a countable failure; open the target when it trips, when its probe failed, or
+    for exactly `open_for` seconds (a 429's Retry-After, or the long period of a credential
+    or unknown-model failure). Returns the end of the open period, if it opened."""
+    if open_for is not None:
+        return _open(target, seconds=open_for)
+    if target in admission.probes:
+        return _open(target)
+    if _count(target.key("failures")) == settings.QF_CB_FAILURES:
+        return _open(target)  # only the process that counted the N-th failure opens it
+    return None
+
+
+def release(admission: Admission) -> None:
+    """Give back probe permits unused (the call ended in a way that proves nothing: the
+    client went away, or a local refusal)."""
+    _release(admission.probes)
+
+
+def open_until(target: Target) -> float | None:
+    until = cache.get(target.key("until"))
+    return until if until is not None and until > time.time() else None
+
+
+def _open(target: Target, *, seconds: float | None = None) -> float:
+    if seconds is None:
+        k = _count(target.key("openings"), ttl=settings.QF_CB_MAX_OPEN_SECONDS + STALE_S)
+        base = settings.QF_CB_OPEN_SECONDS * 2 ** (k - 1)
+        seconds = min(base, settings.QF_CB_MAX_OPEN_SECONDS) * random.uniform(1 - JITTER, 1 + JITTER)
+    seconds = max(seconds, 0.01)
+    until = time.time() + seconds
+    cache.set(target.key("until"), until, timeout=seconds + STALE_S)
+    cache.delete_many([target.key("failures"), target.key("probe")])
+    return until
+
+
+def _count(key: str, *, ttl: float = FAILURE_MEMORY_S) -> int:
+    try:
+        return cache.incr(key)
+    except ValueError:  # missing or expired; a racing process may create it first
+        cache.add(key, 0, timeout=ttl)
+        return cache.incr(key)
+
+
+def reset(target: Target) -> None:
+    """Close a target and forget its history (health checks, operators)."""
+    cache.delete_many([target.key(part) for part in ("until", "failures", "openings", "probe")])

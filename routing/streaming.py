@@ -1,0 +1,188 @@
+"""Streams: fall back only until the first content event; after it, a failure ends the
+stream with one error event, never silently (RELIABILITY.md S1, S2, S4..S7).
+
+`open_stream(job)` walks the chain like `engine.generate` but returns as soon as a model
+has produced its first piece of content (the commit point: an HTTP view sends its status
+and headers only then). Iterating the returned `LiveStream` relays the rest and always
+ends with exactly one `Finished` or `Broken` event, yielded after the usage rows are
+written (S7: nothing after the last yield). Callers must close it (`contextlib.aclosing`)
+so that a client that goes away closes the upstream connection at once (S6) and still
+leaves its row (`client_disconnected`, partial usage estimated).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from typing import Any
+
+from routing import circuit
+from routing.choices import AttemptOutcome, GenerationStatus
+from routing.circuit import Target
+from routing.config import ModelInfo
+from routing.engine import OUTCOMES, GenerationFailed, Job, Result, Run, _ms
+from routing.providers.base import Call, Category, Completion, Delta, ProviderError, StreamInfo
+from routing.recording import awrite
+from routing.resolve import ChainEntry
+
+
+@dataclass(frozen=True, slots=True)
+class Finished:
+    result: Result
+
+
+@dataclass(frozen=True, slots=True)
+class Broken:
+    """The stream failed after content was sent; `error` says why (already redacted)."""
+
+    error: ProviderError
+    result: Result
+
+
+async def open_stream(job: Job) -> LiveStream:
+    """Raises GenerationFailed (recorded) when no model produced any content."""
+    run = await Run.start(job)
+    try:
+        entry, (events, info, first) = await run.walk(_first_content)
+    except GenerationFailed as failed:
+        await run.record_failure(failed)
+        raise
+    return LiveStream(run, entry, events, info, first)
+
+
+async def _first_content(adapter: Any, call: Call) -> tuple[AsyncIterator, list[StreamInfo], Delta | None]:
+    if not adapter.streams:
+        raise ProviderError(Category.BAD_REQUEST, f"{adapter.kind} models do not stream", param="stream")
+    events = adapter.stream(call)
+    info: list[StreamInfo] = []
+    try:
+        async for event in events:
+            if isinstance(event, Delta):
+                if event.text:
+                    return events, info, event
+            else:
+                info.append(event)
+    except BaseException:
+        await events.aclose()
+        raise
+    return events, info, None  # a complete reply with no content at all
+
+
+class LiveStream:
+    """The committed stream of one model: `Delta` events, then `Finished` or `Broken`."""
+
+    def __init__(self, run: Run, entry: ChainEntry, events: AsyncIterator, info: list[StreamInfo], first: Delta | None) -> None:
+        self.run = run
+        self.entry = entry
+        self.model: ModelInfo = run.snapshot.models[entry.model]
+        self._events = events
+        self._first = first
+        self._text: list[str] = []
+        self._info = StreamInfo()
+        for item in info:
+            self._merge(item)
+        self.ttft_ms = _ms(time.monotonic() - run.started) if first else None
+        self._relay = self._run()
+
+    @property
+    def served(self) -> str:
+        return self.model.handle
+
+    @property
+    def request_id(self) -> str:
+        return self.run.job.request_id
+
+    def __aiter__(self) -> AsyncIterator[Delta | Finished | Broken]:
+        return self._relay
+
+    async def aclose(self) -> None:
+        await self._relay.aclose()
+
+    async def _run(self) -> AsyncIterator[Delta | Finished | Broken]:
+        record = self.run.record
+        record.is_streamed = True
+        record.ttft_ms = self.ttft_ms
+        try:
+            if self._first is not None:
+                self._text.append(self._first.text)
+                yield self._first
+            while True:
+                try:
+                    event = await self._next()
+                except StopAsyncIteration:
+                    break
+                if isinstance(event, Delta):
+                    if event.text:
+                        self._text.append(event.text)
+                        yield event
+                else:
+                    self._merge(event)
+        except ProviderError as error:
+            result = await self._end(GenerationStatus.FAILED_MID_STREAM, error)
+            yield Broken(error, result)
+            return
+        except (asyncio.CancelledError, GeneratorExit):
+            # The client went away: stop the upstream spend first (S6), then the row (S7).
+            await self._close_upstream()
+            await self._end(GenerationStatus.CLIENT_DISCONNECTED, None)
+            raise
+        finally:
+            await self._close_upstream()
+        result = await self._end(None, None)
+        yield Finished(result)
+
+    async def _next(self) -> Any:
+        """The next upstream event within the request's deadline (S4's idle limit is the
+        adapter's read timeout)."""
+        remaining = self.run.deadline - time.monotonic()
+        try:
+            async with asyncio.timeout(max(remaining, 0)):
+                return await anext(self._events)
+        except TimeoutError:
+            raise ProviderError(Category.TIMEOUT, "deadline of the request reached mid-stream") from None
+
+    async def _close_upstream(self) -> None:
+        events, self._events = self._events, None
+        if events is not None:
+            await events.aclose()
+
+    def _merge(self, info: StreamInfo) -> None:
+        self._info = StreamInfo(
+            tokens_in=info.tokens_in if info.tokens_in is not None else self._info.tokens_in,
+            tokens_out=info.tokens_out if info.tokens_out is not None else self._info.tokens_out,
+            finish_reason=info.finish_reason or self._info.finish_reason,
+            provider_request_id=info.provider_request_id or self._info.provider_request_id,
+        )
+
+    async def _end(self, failure: str | None, error: ProviderError | None) -> Result:
+        """Write the rows, shielded: the client leaving must not cancel the record."""
+        run, record = self.run, self.run.record
+        served = record.attempts[-1]  # the attempt that committed
+        served.provider_request_id = (self._info.provider_request_id or "")[:200]
+        complete = failure is None
+        completion = Completion(
+            text="".join(self._text),
+            tokens_in=self._info.tokens_in,
+            # Partial output is counted by qfweb: a provider's count, if any came, is of
+            # what it sent, not of what the client got.
+            tokens_out=self._info.tokens_out if complete else None,
+            finish_reason=self._info.finish_reason,
+            provider_request_id=served.provider_request_id,
+        )
+        run.served(self.entry, completion)
+        if failure is not None:
+            record.status = failure
+            record.error_code = "upstream_stream_error" if error else "client_disconnected"
+        if error is not None:
+            served.outcome = OUTCOMES[error.category]
+            served.http_status = error.status
+            served.error_text = error.message
+            # A break after commit counts against the model like any countable failure (R1).
+            circuit.record_failure(Target("model", self.model.handle), circuit.Admission(circuit.State.CLOSED))
+        elif failure is not None:
+            served.outcome = AttemptOutcome.CANCELLED
+        record.latency_ms = _ms(time.monotonic() - run.started)
+        await asyncio.shield(awrite(record))
+        return run.result(self.entry, completion)
