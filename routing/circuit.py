@@ -2,17 +2,17 @@
 cache (RELIABILITY.md R1..R5).
 
 State of a target under `cb:{scope}:{name}:`: `failures` (consecutive countable failures,
-`incr`), `until` (the time the open period ends, `set` with a TTL that outlives it),
-`openings` (k, for the doubling open time) and `probe` (the one half-open permit, `add`).
-Only atomic cache primitives are used, so processes on several hosts agree through Redis;
-on the embedded local-memory cache the state is per process (README).
-
-Times are wall-clock (`time.time()`), stored as values: the TTLs only collect garbage, so
-frozen-clock tests move the breaker without waiting, on Redis as on local memory.
+`incr`), `open` (present, with a TTL of exactly the open period, while it is open; its
+value is when that ends), `tripped` (outlives `open`: the target has not yet proved it
+recovered, so only a probe may pass), `probe` (the one half-open permit, `add`) and
+`openings` (k, for the doubling open time). Only atomic cache primitives are used, so
+processes on several hosts agree through Redis; on the embedded local-memory cache the
+state is per process (README).
 """
 
 from __future__ import annotations
 
+import math
 import random
 import time
 from collections.abc import Iterable
@@ -24,7 +24,7 @@ from django.core.cache import cache
 
 FAILURE_MEMORY_S = 600  # consecutive failures further apart than this are forgotten
 DECAY_S = 600  # k returns to 0 after a successful probe and this long closed (R2)
-STALE_S = 3600  # how long an ended open period stays readable, so its half-open probe is single
+STALE_S = 3600  # how long a target stays half-open (one probe at a time) after its open period
 JITTER = 0.1
 
 
@@ -55,21 +55,21 @@ def admit(targets: Iterable[Target], *, request_id: str, probe_ttl: float) -> Ad
     """May this request call the model behind `targets` (its provider, then itself)? One
     cache round trip when all are closed."""
     targets = tuple(targets)
-    keys = [t.key(part) for t in targets for part in ("until", "failures")]
+    keys = [t.key(part) for t in targets for part in ("open", "tripped", "failures")]
     found = cache.get_many(keys)
     now = time.time()
     probes: list[Target] = []
     for target in targets:
-        until = found.get(target.key("until"))
-        if until is None:
-            continue
-        if now < until:
+        until = found.get(target.key("open"))
+        if until is not None and now < until:
             return Admission(State.OPEN, until)
+        if target.key("tripped") not in found:
+            continue
         # Half-open: one request across all processes gets the permit; its TTL is the
         # attempt's timeout, so a probe that hangs cannot wedge the breaker (R5).
-        if not cache.add(target.key("probe"), request_id, timeout=max(probe_ttl, 1)):
+        if not cache.add(target.key("probe"), request_id, timeout=math.ceil(max(probe_ttl, 1))):
             _release(probes)
-            return Admission(State.OPEN, until)
+            return Admission(State.OPEN, now)
         probes.append(target)
     failing = tuple(t for t in targets if found.get(t.key("failures")))
     return Admission(State.PROBE if probes else State.CLOSED, probes=tuple(probes), failing=failing)
@@ -83,7 +83,7 @@ def record_success(admission: Admission) -> None:
     """Close what this request probed and forget the failures it saw."""
     keys = [t.key("failures") for t in admission.failing]
     for target in admission.probes:
-        keys += [target.key("until"), target.key("probe"), target.key("failures")]
+        keys += [target.key("tripped"), target.key("probe"), target.key("failures")]
         cache.touch(target.key("openings"), DECAY_S)
     if keys:
         cache.delete_many(keys)
@@ -108,9 +108,9 @@ def release(admission: Admission) -> None:
     _release(admission.probes)
 
 
-def open_until(target: Target) -> float | None:
-    until = cache.get(target.key("until"))
-    return until if until is not None and until > time.time() else None
+def is_tripped(target: Target) -> bool:
+    """Open, or half-open: not yet proved recovered."""
+    return cache.get(target.key("tripped")) is not None
 
 
 def _open(target: Target, *, seconds: float | None = None) -> float:
@@ -120,7 +120,10 @@ def _open(target: Target, *, seconds: float | None = None) -> float:
         seconds = min(base, settings.QF_CB_MAX_OPEN_SECONDS) * random.uniform(1 - JITTER, 1 + JITTER)
     seconds = max(seconds, 0.01)
     until = time.time() + seconds
-    cache.set(target.key("until"), until, timeout=seconds + STALE_S)
+    # Redis keeps whole seconds (and drops a key given 0), so the TTL is rounded up and
+    # the stored end is what counts.
+    cache.set(target.key("open"), until, timeout=math.ceil(seconds))
+    cache.set(target.key("tripped"), until, timeout=seconds + STALE_S)
     cache.delete_many([target.key("failures"), target.key("probe")])
     return until
 
@@ -135,4 +138,4 @@ def _count(key: str, *, ttl: float = FAILURE_MEMORY_S) -> int:
 
 def reset(target: Target) -> None:
     """Close a target and forget its history (health checks, operators)."""
-    cache.delete_many([target.key(part) for part in ("until", "failures", "openings", "probe")])
+    cache.delete_many([target.key(part) for part in ("open", "tripped", "failures", "openings", "probe")])

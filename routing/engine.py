@@ -216,7 +216,7 @@ class Run:
                 return None
             timeout = self.timeout(provider, model, remaining)
             if panic:
-                admission = Admission(State.PROBE, probes=tuple(t for t in targets if circuit.open_until(t)))
+                admission = Admission(State.PROBE, probes=tuple(t for t in targets if circuit.is_tripped(t)))
             else:
                 admission = circuit.admit(targets, request_id=self.job.request_id, probe_ttl=timeout.read or remaining)
             if admission.state is State.OPEN:
