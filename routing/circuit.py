@@ -83,7 +83,7 @@ def record_success(admission: Admission) -> None:
     """Close what this request probed and forget the failures it saw."""
     keys = [t.key("failures") for t in admission.failing]
     for target in admission.probes:
-        keys += [target.key("tripped"), target.key("probe"), target.key("failures")]
+        keys += [target.key(part) for part in ("open", "tripped", "probe", "failures")]
         cache.touch(target.key("openings"), DECAY_S)
     if keys:
         cache.delete_many(keys)

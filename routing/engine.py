@@ -128,7 +128,10 @@ async def generate(job: Job) -> Result:
     try:
         entry, completion = await run.walk(lambda adapter, call: adapter.complete(call))
     except GenerationFailed as failed:
-        await run.record_failure(failed)
+        await run.record_unserved(GenerationStatus.FAILED, failed.code)
+        raise
+    except asyncio.CancelledError:  # the client went away; the attempts made still count
+        await run.record_unserved(GenerationStatus.CLIENT_DISCONNECTED, "client_disconnected")
         raise
     return await run.record_success(entry, completion)
 
@@ -138,6 +141,7 @@ class Run:
 
     def __init__(self, job: Job, snapshot: ConfigSnapshot, resolution: Resolution, modality: str) -> None:
         self.job = job
+        self.streaming = False  # set by routing.streaming: reads then wait at most QF_STREAM_IDLE_S
         self.snapshot = snapshot
         self.resolution = resolution
         self.modality = modality
@@ -206,7 +210,7 @@ class Run:
         raise self._final_failure()
 
     async def _try(self, entry: ChainEntry, start: Callable[[Any, Call], Awaitable[T]], *, panic: bool = False) -> T | None:
-        model = self.snapshot.models[entry.model]
+        model = entry.model
         provider = self.snapshot.providers[model.provider]
         targets = (Target("provider", provider.name), Target("model", model.handle))
         for retry in range(1 + model.max_retries):
@@ -308,7 +312,9 @@ class Run:
     # ---- what a call needs ----------------------------------------------------------
 
     def timeout(self, provider: ProviderInfo, model: ModelInfo, remaining: float) -> httpx.Timeout:
-        read = min(model.timeout_s or provider.timeout_s, remaining)
+        # A stream's reads are its idle limit: silence between chunks is a failure (S4).
+        limit = settings.QF_STREAM_IDLE_S if self.streaming else model.timeout_s or provider.timeout_s
+        read = min(limit, remaining)
         return httpx.Timeout(connect=min(settings.QF_CONNECT_TIMEOUT_S, read), read=read, write=10, pool=5)
 
     def call(self, provider: ProviderInfo, model: ModelInfo, timeout: httpx.Timeout) -> Call:
@@ -379,9 +385,9 @@ class Run:
     def served(self, entry: ChainEntry, completion: Completion) -> GenerationRecord:
         """Fill the record for a reply from `entry`'s model: tokens, estimates, cost."""
         record = self.record
-        model = self.snapshot.models[entry.model]
-        first = self.resolution.chain[0].model
-        record.status = GenerationStatus.OK if entry.model == first else GenerationStatus.OK_AFTER_FALLBACK
+        model = entry.model
+        first = self.resolution.chain[0].model.handle
+        record.status = GenerationStatus.OK if model.handle == first else GenerationStatus.OK_AFTER_FALLBACK
         record.served_model_id, record.served_handle, record.served_level = model.id, model.handle, entry.level
         record.finish_reason = (completion.finish_reason or "")[:40]
         self.count_usage(model, completion)
@@ -421,9 +427,9 @@ class Run:
             usage_estimated=record.usage_estimated, cost=record.cost, latency_ms=record.latency_ms or 0,
         )
 
-    async def record_failure(self, failed: GenerationFailed) -> None:
-        self.record.status = GenerationStatus.FAILED
-        self.record.error_code = failed.code
+    async def record_unserved(self, status: str, code: str) -> None:
+        self.record.status = status
+        self.record.error_code = code
         self.record.latency_ms = _ms(time.monotonic() - self.started)
         await asyncio.shield(awrite(self.record))
 

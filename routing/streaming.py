@@ -44,10 +44,15 @@ class Broken:
 async def open_stream(job: Job) -> LiveStream:
     """Raises GenerationFailed (recorded) when no model produced any content."""
     run = await Run.start(job)
+    run.streaming = True
+    run.record.is_streamed = True
     try:
         entry, (events, info, first) = await run.walk(_first_content)
     except GenerationFailed as failed:
-        await run.record_failure(failed)
+        await run.record_unserved(GenerationStatus.FAILED, failed.code)
+        raise
+    except asyncio.CancelledError:
+        await run.record_unserved(GenerationStatus.CLIENT_DISCONNECTED, "client_disconnected")
         raise
     return LiveStream(run, entry, events, info, first)
 
@@ -76,7 +81,7 @@ class LiveStream:
     def __init__(self, run: Run, entry: ChainEntry, events: AsyncIterator, info: list[StreamInfo], first: Delta | None) -> None:
         self.run = run
         self.entry = entry
-        self.model: ModelInfo = run.snapshot.models[entry.model]
+        self.model: ModelInfo = entry.model
         self._events = events
         self._first = first
         self._text: list[str] = []
@@ -102,7 +107,6 @@ class LiveStream:
 
     async def _run(self) -> AsyncIterator[Delta | Finished | Broken]:
         record = self.run.record
-        record.is_streamed = True
         record.ttft_ms = self.ttft_ms
         try:
             if self._first is not None:
