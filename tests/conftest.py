@@ -237,3 +237,15 @@ def no_dns(monkeypatch):
         raise socket.gaierror(socket.EAI_NONAME, "offline (tests)")
 
     monkeypatch.setattr(socket, "getaddrinfo", offline)
+
+
+# ---- fault server: a real HTTP server speaking the provider APIs, misbehaving on request --
+
+
+@pytest.fixture
+def fault():
+    """A running tests.fault.FaultServer (fresh programs and records for each test)."""
+    from tests.fault import FaultServer
+
+    with FaultServer() as server:
+        yield server

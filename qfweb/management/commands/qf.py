@@ -19,6 +19,7 @@ SUBCOMMANDS = {
     "export": "qfweb.cli.import_export",
     "demo": "qfweb.cli.demo",
     "model": "qfweb.cli.model",
+    "generate": "qfweb.cli.generate",
 }
 
 

@@ -1,0 +1,53 @@
+"""OpenAI image generation (and servers that copy it).
+https://platform.openai.com/docs/api-reference/images/create
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from routing.providers.base import (
+    Adapter,
+    Call,
+    Completion,
+    bad_response,
+    decode_image,
+    dig,
+    opt,
+    parse_json,
+)
+
+
+class OpenAIImagesAdapter(Adapter):
+    kind = "openai_images"
+    param_names = {"n": "n", "quality": "quality", "style": "style"}
+
+    def body(self, call: Call) -> dict[str, Any]:
+        body: dict[str, Any] = {"model": call.model, "prompt": call.prompt}
+        width, height = call.params.get("width"), call.params.get("height")
+        if width and height:
+            body["size"] = f"{width}x{height}"
+        # Base64 in the reply: a returned URL is never fetched (an admin-set upstream could
+        # point it anywhere: RELIABILITY.md, SSRF).
+        body["response_format"] = "b64_json"
+        body.update(self.provider_params(call))
+        return body
+
+    async def complete(self, call: Call) -> Completion:
+        secret = self.secrets(call)
+        url = f"{self.base_url}/images/generations"
+        response = await self.send(call, url, json_body=self.body(call))
+        data = parse_json(response, secret)
+        images = dig(data, "data", secret=secret)
+        if not isinstance(images, list) or not images:
+            raise bad_response("reply has no images", secret)
+        encoded = opt(images, 0, "b64_json")
+        if encoded is None:
+            raise bad_response("reply has no b64_json image (a URL is never fetched)", secret)
+        image, mime = decode_image(encoded, secret)
+        return Completion(
+            data=image,
+            mime_type=mime,
+            images=len(images),
+            provider_request_id=response.headers.get("x-request-id") or "",
+        )

@@ -1,0 +1,42 @@
+"""OpenAI text to speech (and servers that copy it).
+https://platform.openai.com/docs/api-reference/audio/createSpeech
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from routing.providers.base import Adapter, Call, Completion, audio_reply
+
+DEFAULT_VOICE = "alloy"
+DEFAULT_FORMAT = "mp3"
+MIME = {
+    "mp3": "audio/mpeg",
+    "wav": "audio/wav",
+    "opus": "audio/ogg",  # Opus in an Ogg container
+    "aac": "audio/aac",
+    "flac": "audio/flac",
+    "pcm": "audio/pcm",
+}
+
+
+class OpenAISpeechAdapter(Adapter):
+    kind = "openai_tts"
+    param_names = {"voice": "voice", "speed": "speed", "format": "response_format"}
+
+    def body(self, call: Call) -> dict[str, Any]:
+        body = {"model": call.model, "input": call.prompt, **self.provider_params(call)}
+        body.setdefault("voice", DEFAULT_VOICE)
+        body.setdefault("response_format", DEFAULT_FORMAT)
+        return body
+
+    async def complete(self, call: Call) -> Completion:
+        body = self.body(call)
+        response = await self.send(call, f"{self.base_url}/audio/speech", json_body=body)
+        audio, mime = audio_reply(response, MIME.get(body["response_format"]), self.secrets(call))
+        return Completion(
+            data=audio,
+            mime_type=mime,
+            characters=len(call.prompt),
+            provider_request_id=response.headers.get("x-request-id") or "",
+        )
