@@ -173,7 +173,7 @@ class Run:
             characters=len(prompt), request_id=job.request_id,
         )
         if not resolution.chain:
-            reasons = "; ".join(f"{d.model}: {d.reason}" for d in resolution.dropped[:5])
+            reasons = "; ".join(f"{d.reference}: {d.reason}" for d in resolution.dropped[:5])
             raise QfError(
                 f"no enabled model can serve this request{': ' + reasons if reasons else ''}",
                 field="model", code="no_model",

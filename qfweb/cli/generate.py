@@ -14,6 +14,7 @@ import dataclasses
 import json
 import sys
 from argparse import ArgumentParser, ArgumentTypeError
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
@@ -32,7 +33,7 @@ from routing.resolution import AUTO_TASK, resolve_live
 from routing.resolve import DropReason, Level
 from routing.snapshot import snapshot_get
 from routing.strategies import STRATEGIES
-from routing.streaming import Broken, open_stream
+from routing.streaming import Broken, Finished, open_stream
 
 generate_help = "Generate a reply for a persona through the engine, and show who served it."
 
@@ -41,26 +42,26 @@ def add_generate_arguments(parser: ArgumentParser) -> None:
     parser.add_argument("--persona", required=True, help="the persona's slug")
     task = parser.add_mutually_exclusive_group()
     task.add_argument("--task", help="the task (its models, requirements and parameters)")
-    task.add_argument("--task-type", choices=[AUTO_TASK], help="auto: detect the task from the prompt")
+    task.add_argument("--task-type", choices=[AUTO_TASK], help="auto: detect it from the prompt")
     prompt = parser.add_mutually_exclusive_group(required=True)
     prompt.add_argument("--prompt", metavar="TEXT", help="the user's message")
     prompt.add_argument("--stdin", action="store_true", help="read the user's message from stdin")
-    parser.add_argument("--system", metavar="TEXT", help="replaces the persona's system prompt")
+    parser.add_argument("--system", metavar="TEXT", help="instead of the persona's system prompt")
     parser.add_argument(
         "--param", type=_param, action="append", default=[], metavar="KEY=VALUE",
-        help="a request parameter (the value is read as JSON when it parses, else as text)",
+        help="a request parameter; the value is read as JSON when it parses, else as text",
     )
     parser.add_argument(
         "--providers", type=_names, default=(), metavar="A,B",
         help="try these first: provider:model handles or provider names (their default model)",
     )
-    parser.add_argument("--provider-strategy", choices=list(STRATEGIES), help="how to order each level")
+    parser.add_argument("--provider-strategy", choices=list(STRATEGIES), help="orders each level")
     parser.add_argument(
         "--capabilities", type=_capabilities, metavar="NAME[:STRENGTH],...",
         help=f"required capabilities; strengths {', '.join(STRENGTH_NAMES)} (default basic)",
     )
     parser.add_argument("--stream", action="store_true", help="print the text as it arrives")
-    parser.add_argument("--output", metavar="FILE", help="write the reply (text, image or audio) to FILE")
+    parser.add_argument("--output", metavar="FILE", help="write the reply (text, image, audio)")
     parser.add_argument("--json", action="store_true", help="print the whole result as JSON")
 
 
@@ -81,7 +82,7 @@ def run_generate(options: dict[str, Any], out: OutputWrapper) -> None:
 
 def _job(options: dict[str, Any]) -> Job:
     profile = profile_get(options["persona"])
-    if not profile.is_enabled:  # the engine serves any profile; an operator may not use a disabled one
+    if not profile.is_enabled:  # the engine would serve it: a disabled persona is ours to refuse
         raise QfError(f"persona {profile.slug} is disabled")
     prompt = sys.stdin.read() if options["stdin"] else options["prompt"]
     if not prompt.strip():
@@ -101,25 +102,28 @@ def _job(options: dict[str, Any]) -> Job:
 def _check(job: Job, options: dict[str, Any]) -> None:
     """Refuse, before any call is paid for, what the engine would quietly route around: an
     unknown capability, a --providers model that cannot serve, a binary reply with no file."""
-    known = snapshot_get().capabilities
-    if unknown := sorted(set(job.requirements or ()) - set(known)):
+    if unknown := sorted(set(job.requirements or ()) - set(snapshot_get().capabilities)):
         raise QfError(f"unknown capability {', '.join(unknown)}", field="--capabilities")
     prompt = job.messages[-1].content
     resolution = resolve_live(
         persona=job.persona, task=job.task, prompt=prompt, override=job.override,
-        strategy=job.strategy, requirements=job.requirements, input_tokens=estimate_tokens(prompt),
-        characters=len(prompt), explain_only=True,
+        strategy=job.strategy, requirements=job.requirements, characters=len(prompt),
+        input_tokens=estimate_tokens(prompt), explain_only=True,
     )
     for d in resolution.dropped:
         if d.level == Level.OVERRIDE and d.reason != DropReason.DUPLICATE:
-            raise QfError(f"{d.reference} cannot serve ({d.reason}: {d.detail})", field="--providers")
-    if resolution.modality != "text" and not options["output"]:
-        raise QfError(f"the reply will be {resolution.modality}; use --output FILE to save it")
+            why = f"{d.reference} cannot serve ({d.reason}: {d.detail})"
+            raise QfError(why, field="--providers")
+    modality = resolution.modality
+    if modality != "text" and options["stream"]:
+        raise QfError(f"only text streams; the reply will be {modality}", field="--stream")
+    if modality != "text" and not options["output"]:
+        raise QfError(f"the reply will be {modality}; use --output FILE to save it")
 
 
 def _run(function: Any, *args: Any) -> Any:
-    """Run on a fresh event loop; the pooled upstream clients belong to it, so close them
-    before it ends."""
+    """Run on a fresh event loop; the pooled upstream clients belong to it, so they are
+    closed before it ends."""
 
     async def main() -> Any:
         try:
@@ -138,11 +142,12 @@ def _stream(job: Job, out: OutputWrapper) -> None:
     out.write("")
     _summary(end.result, out)
     if isinstance(end, Broken):
-        raise QfError(f"the stream broke after the text above: {end.error.category}: {end.error.message}")
+        error = end.error
+        raise QfError(f"the stream broke after the text above: {error.category}: {error.message}")
 
 
-async def _relay(job: Job, out: OutputWrapper) -> Any:
-    """Print each piece as it comes; return the last event (Finished or Broken)."""
+async def _relay(job: Job, out: OutputWrapper) -> Finished | Broken:
+    """Print each piece as it comes; return the stream's last event."""
     stream = await open_stream(job)
     end, last = None, "\n"
     async with contextlib.aclosing(stream):
@@ -161,13 +166,14 @@ async def _relay(job: Job, out: OutputWrapper) -> Any:
 def _show(result: Result, options: dict[str, Any], out: OutputWrapper) -> None:
     completion, path = result.output, options["output"]
     if path:
-        body = completion.data if completion.data is not None else (completion.text or "").encode()
+        body = completion.data if completion.data is not None else completion.text.encode()
         try:
             Path(path).write_bytes(body)
         except OSError as exc:
-            raise QfError(f"cannot write {path}: {exc.strerror} (request {result.request_id})", field="--output") from None
+            what = f"cannot write {path}: {exc.strerror} (request {result.request_id})"
+            raise QfError(what, field="--output") from None
     if options["json"]:
-        out.write(json.dumps(_as_dict(result, path), indent=2))
+        out.write(_as_json(result, path))
         return
     if path:
         out.write(f"Wrote {len(body)} bytes ({completion.mime_type}) to {path}")
@@ -177,24 +183,24 @@ def _show(result: Result, options: dict[str, Any], out: OutputWrapper) -> None:
     _summary(result, out)
 
 
-def _failure(failed: GenerationFailed) -> QfError:
-    lines = [str(failed), *_attempt_lines(failed.attempts), f"Request: {failed.request_id}"]
-    return QfError("\n".join(lines), code=failed.code)
-
-
 def _summary(result: Result, out: OutputWrapper) -> None:
     estimated = " (estimated)" if result.usage_estimated else ""
-    cost = "unknown" if result.cost is None else f"{result.cost:f}".rstrip("0").rstrip(".") + " USD"
-    lines = [
+    cost = "unknown" if result.cost is None else f"{_plain(result.cost)} USD"
+    for line in [
         f"Served by {result.served} ({result.level}); status {result.status}",
         *_attempt_lines(result.attempts),
         f"Tokens: {_dash(result.tokens_in)} in, {_dash(result.tokens_out)} out{estimated}",
         f"Cost: {cost}",
         f"Latency: {result.latency_ms} ms",
         f"Request: {result.request_id}",
-    ]
-    for line in lines:
+    ]:
         out.write(line)
+
+
+def _failure(failed: GenerationFailed) -> QfError:
+    """The message, what was tried and the request id, all for standard error."""
+    lines = [str(failed), *_attempt_lines(failed.attempts), f"Request: {failed.request_id}"]
+    return QfError("\n".join(lines), code=failed.code)
 
 
 def _attempt_lines(attempts: tuple[AttemptRecord, ...]) -> list[str]:
@@ -206,43 +212,40 @@ def _attempt_lines(attempts: tuple[AttemptRecord, ...]) -> list[str]:
     return ["Attempts:", *(f"  {line}" for line in _table(rows))]
 
 
+def _as_json(result: Result, path: str | None) -> str:
+    data = dataclasses.asdict(result)
+    data["cost"] = None if result.cost is None else _plain(result.cost)
+    output = data["output"]
+    output["data"] = None if output["data"] is None else len(output["data"])  # a byte count
+    output["file"] = path
+    return json.dumps(data, indent=2)
+
+
 def _dash(number: int | None) -> str:
     return "-" if number is None else str(number)
 
 
-def _as_dict(result: Result, path: str | None) -> dict[str, Any]:
-    completion = result.output
-    return {
-        **{f.name: getattr(result, f.name) for f in dataclasses.fields(result) if f.name not in ("output", "attempts", "cost")},
-        "cost": None if result.cost is None else str(result.cost),
-        "output": {
-            "text": completion.text,
-            "mime_type": completion.mime_type,
-            "bytes": None if completion.data is None else len(completion.data),
-            "file": path,
-            "finish_reason": completion.finish_reason,
-        },
-        "attempts": [dataclasses.asdict(a) for a in result.attempts],
-    }
+def _plain(amount: Decimal) -> str:
+    return f"{amount.normalize():f}"  # 0.00012500 -> 0.000125, and never the 0E-8 of str()
 
 
-# ---- argument types: a bad value is an argparse error naming the option -----------------
+# ---- argument types: a bad value is an argparse error that names the option -------------
 
 
 def _param(value: str) -> tuple[str, Any]:
-    key, sep, raw = value.partition("=")
-    if not sep or not key.strip():
+    key, sep, raw = (part.strip() for part in value.partition("="))
+    if not sep or not key:
         raise ArgumentTypeError(f"must be KEY=VALUE, not {value!r}")
     try:
-        return key.strip(), json.loads(raw)
+        return key, json.loads(raw)
     except ValueError:
-        return key.strip(), raw  # plain text: --param stop=END needs no JSON quotes
+        return key, raw  # plain text: --param stop=END needs no JSON quotes
 
 
 def _names(value: str) -> tuple[str, ...]:
     names = tuple(name.strip() for name in value.split(","))
     if not all(names):
-        raise ArgumentTypeError(f"must be provider names or provider:model handles separated by commas, not {value!r}")
+        raise ArgumentTypeError(f"must be provider names or handles separated by commas: {value!r}")
     return names
 
 
@@ -251,8 +254,7 @@ def _capabilities(value: str) -> dict[str, int]:
     for item in value.split(","):
         name, _, strength = (part.strip() for part in item.partition(":"))
         if not name or strength not in ("", *STRENGTH_NAMES):
-            raise ArgumentTypeError(
-                f"{item.strip()!r} must be NAME or NAME:STRENGTH, STRENGTH one of {', '.join(STRENGTH_NAMES)}"
-            )
+            strengths = ", ".join(STRENGTH_NAMES)
+            raise ArgumentTypeError(f"{item.strip()!r} must be NAME or NAME:STRENGTH ({strengths})")
         wanted[name] = STRENGTH_NAMES.index(strength or "basic")
     return wanted

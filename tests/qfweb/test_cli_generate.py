@@ -37,20 +37,23 @@ def fails(*args: str) -> str:
 def echoes(demo):
     """Personas served by the echo models, so nothing leaves the machine."""
     for slug, name, modality in [
-        ("echoer", "echo", "text"), ("painter", "echo-image", "image"), ("narrator", "echo-speech", "audio"),
+        ("echoer", "echo", "text"),
+        ("painter", "echo-image", "image"),
+        ("narrator", "echo-speech", "audio"),
     ]:
         model = Model.objects.get(provider__name="echo", name=name)
         Persona.objects.create(slug=slug, model=model, modality=modality)
 
 
-def dead_persona(monkeypatch, base_url: str, slug: str = "doomed") -> None:
-    """A persona whose only model is an OpenAI-compatible provider at `base_url` (no demo
-    data: no default model to fall back on)."""
-    monkeypatch.setenv("DEAD_KEY", "sk-test")
-    prov = factories.provider(
-        "dead", "openai", base_url=base_url, allow_private_network=True, credential_ref="${DEAD_KEY}"
+def lone_persona(monkeypatch, base_url: str) -> None:
+    """Persona `lone`, whose only model is `remote:gpt`, OpenAI-compatible at `base_url`
+    (without the demo data there is no default model to fall back on)."""
+    monkeypatch.setenv("REMOTE_KEY", "sk-test")
+    remote = factories.provider(
+        "remote", "openai", base_url=base_url, allow_private_network=True,
+        credential_ref="${REMOTE_KEY}",
     )
-    Persona.objects.create(slug=slug, model=factories.model(prov, "gpt"), modality="text")
+    Persona.objects.create(slug="lone", model=factories.model(remote, "gpt"), modality="text")
 
 
 # ---- serving ----------------------------------------------------------------------------
@@ -73,16 +76,19 @@ def test_it_prints_the_reply_then_a_summary_and_records_one_generation():
         rf"Request: {generation.request_id.hex}\n",
         output,
     ), output
-    assert (generation.persona_slug, generation.status, generation.served_handle) == ("echoer", "ok", "echo:echo")
-    assert [(a.position, a.model_handle, a.outcome) for a in Attempt.objects.all()] == [(1, "echo:echo", "ok")]
+    assert (generation.persona_slug, generation.status) == ("echoer", "ok")
+    assert generation.served_handle == "echo:echo"
+    attempts = [(a.position, a.model_handle, a.outcome) for a in Attempt.objects.all()]
+    assert attempts == [(1, "echo:echo", "ok")]
 
 
 @pytest.mark.usefixtures("echoes")
 def test_it_streams_the_same_text():
-    whole = qf("--persona", "echoer", "--prompt", "  several words, spaced  out ")
-    streamed = qf("--persona", "echoer", "--prompt", "  several words, spaced  out ", "--stream")
+    prompt = "  several words, spaced  out "
+    whole = qf("--persona", "echoer", "--prompt", prompt)
+    streamed = qf("--persona", "echoer", "--prompt", prompt, "--stream")
 
-    assert streamed.split("\n\n", 1)[0] == whole.split("\n\n", 1)[0] == "  several words, spaced  out "
+    assert streamed.split("\n\n", 1)[0] == whole.split("\n\n", 1)[0] == prompt
     assert "Served by echo:echo (persona); status ok" in streamed
     assert [g.is_streamed for g in Generation.objects.order_by("id")] == [False, True]
 
@@ -108,10 +114,11 @@ def test_it_rejects_a_binary_reply_without_output_before_calling():
 
 @pytest.mark.usefixtures("echoes")
 def test_it_prints_the_whole_result_as_json():
-    result = json.loads(qf("--persona", "echoer", "--prompt", "hi", "--json", "--param", "temperature=0.2"))
+    output = qf("--persona", "echoer", "--prompt", "hi", "--json", "--param", "temperature=0.2")
 
+    result = json.loads(output)
     assert (result["served"], result["level"], result["status"]) == ("echo:echo", "persona", "ok")
-    assert result["output"]["text"] == "hi"
+    assert (result["output"]["text"], result["output"]["data"], result["cost"]) == ("hi", None, "0")
     assert [(a["handle"], a["outcome"]) for a in result["attempts"]] == [("echo:echo", "ok")]
     assert result["request_id"] == Generation.objects.get().request_id.hex
 
@@ -157,33 +164,50 @@ def test_it_requires_capabilities_and_detects_the_task_type():
 
 
 @pytest.mark.parametrize(
+    ("option", "error"),
+    [
+        (["--capabilities", "code:huge"],
+         "argument --capabilities: 'code:huge' must be NAME or NAME:STRENGTH (none, basic,"
+         + " moderate, strong, exceptional)"),
+        (["--capabilities", "code:strong,"], "argument --capabilities: '' must be NAME"),
+        (["--param", "temperature"], "argument --param: must be KEY=VALUE, not 'temperature'"),
+        (["--providers", "echo,,x"], "argument --providers: must be provider names or handles"),
+        (["--task-type", "code"], "argument --task-type: invalid choice: 'code'"),
+        (["--task", "response", "--task-type", "auto"],
+         "argument --task-type: not allowed with argument --task"),
+        (["--stdin"], "argument --stdin: not allowed with argument --prompt"),
+        (["--stream", "--json"], "--stream prints text as it arrives; it cannot go with --json"),
+    ],
+)
+def test_it_rejects_malformed_options_naming_them(option, error):
+    assert error in fails("--persona", "echoer", "--prompt", "hi", *option)
+    assert not Generation.objects.exists()
+
+
+@pytest.mark.parametrize(
     ("args", "error"),
     [
-        (["--capabilities", "code:huge"], "argument --capabilities: 'code:huge' must be NAME or NAME:STRENGTH"),
-        (["--capabilities", "code:strong,"], "argument --capabilities: '' must be NAME"),
-        (["--capabilities", "telepathy"], "--capabilities: unknown capability telepathy"),
-        (["--param", "temperature"], "argument --param: must be KEY=VALUE, not 'temperature'"),
-        (["--param", "temperature=hot"], "params.temperature: "),
-        (["--providers", "echo,,x"], "argument --providers: must be provider names"),
-        (["--task", "response", "--task-type", "auto"], "not allowed with argument --task"),
-        (["--stream", "--json"], "--stream prints text as it arrives; it cannot go with --json"),
+        (["--capabilities", "code,telepathy"], "--capabilities: unknown capability telepathy"),
+        (["--param", "temperature=hot"], "params.temperature: "),  # the engine checks values
         (["--persona", "nobody"], "unknown persona 'nobody'"),
-        (["--persona", "echoer", "--prompt", "  "], "the prompt is empty"),
+        (["--prompt", " \n"], "the prompt is empty"),
+        (["--persona", "painter", "--stream"], "--stream: only text streams; the reply will be"),
     ],
 )
 @pytest.mark.usefixtures("echoes")
-def test_it_rejects_bad_input_without_recording(args, error):
-    base = {"--persona": "echoer", "--prompt": "hi"}
-    for flag in args:
-        base.pop(flag, None)
-    assert error in fails(*[x for pair in base.items() for x in pair], *args)
+def test_it_rejects_bad_input_before_calling(args, error):
+    given = [word for pair in (["--persona", "echoer"], ["--prompt", "hi"]) if pair[0] not in args
+             for word in pair]
+
+    assert error in fails(*given, *args)
     assert not Generation.objects.exists()
 
 
 @pytest.mark.usefixtures("echoes")
 def test_it_refuses_a_disabled_persona():
-    Persona.objects.filter(slug="echoer").update(is_enabled=False)
-    Persona.objects.get(slug="painter").save()  # a save bumps the configuration version
+    persona = Persona.objects.get(slug="echoer")
+    persona.is_enabled = False
+    persona.save()
 
     assert fails("--persona", "echoer", "--prompt", "hi") == "persona echoer is disabled"
 
@@ -191,25 +215,30 @@ def test_it_refuses_a_disabled_persona():
 # ---- failing -------------------------------------------------------------------------------
 
 
-def test_a_failure_reports_the_attempts_and_records_the_generation(db, monkeypatch):
-    dead_persona(monkeypatch, closed_port_url())
+def test_a_failure_reports_the_attempts_and_records_the_generation(monkeypatch):
+    lone_persona(monkeypatch, closed_port_url())
 
-    error = fails("--persona", "doomed", "--prompt", "hi")
+    error = fails("--persona", "lone", "--prompt", "hi")
 
     generation = Generation.objects.get()
-    assert error.startswith("every model of the chain failed\nAttempts:\n  1.  dead:gpt  refused  -  ")
+    assert error.startswith(
+        "every model of the chain failed\nAttempts:\n  1.  remote:gpt  refused  -  "
+    )
     assert error.endswith(f"\nRequest: {generation.request_id.hex}")
     assert (generation.status, generation.error_code) == ("failed", "upstream_failed")
     assert [a.outcome for a in generation.attempts.all()] == ["refused"]
 
 
-def test_a_broken_stream_prints_the_partial_text_then_the_error(db, monkeypatch, fault):
+def test_a_broken_stream_prints_the_partial_text_then_the_error(monkeypatch, fault):
     fault.program("gpt", stream(chunks=("Once ", "upon ", "a time"), cut_after=2))
-    dead_persona(monkeypatch, fault.url + "/v1")
+    lone_persona(monkeypatch, fault.url + "/v1")
     out = io.StringIO()
 
-    with pytest.raises(CommandError, match="^the stream broke after the text above: bad_response: "):
-        call_command("qf", "generate", "--persona", "doomed", "--prompt", "hi", "--stream", stdout=out)
+    with pytest.raises(CommandError, match="^the stream broke after the text above: bad_resp"):
+        call_command("qf", "generate", "--persona", "lone", "--prompt", "hi", "--stream",
+                     stdout=out)
 
-    assert out.getvalue().startswith("Once upon \n\nServed by dead:gpt (persona); status failed_mid_stream\n")
+    assert out.getvalue().startswith(
+        "Once upon \n\nServed by remote:gpt (persona); status failed_mid_stream\nAttempts:\n"
+    )
     assert Generation.objects.get().status == "failed_mid_stream"

@@ -265,3 +265,14 @@ async def test_bad_parameters_are_refused_before_any_call_naming_the_field(catal
         await generate(job("a:gpt-a", params={"temperature": 9}))
     assert refused.value.field == "params.temperature"
     assert fault.requests == [] and not await Generation.objects.aexists()
+
+
+async def test_a_chain_with_no_servable_model_is_refused_saying_why(catalogue, fault):
+    from qfweb.errors import QfError
+    from routing.models import Model
+
+    await Model.objects.all().aupdate(is_enabled=False)
+    with pytest.raises(QfError) as refused:
+        await generate(job("a:gpt-a"))
+    assert refused.value.code == "no_model" and "a:gpt-a: disabled" in refused.value.message
+    assert fault.requests == [] and not await Generation.objects.aexists()
