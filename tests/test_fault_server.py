@@ -79,14 +79,33 @@ def png_size(blob: bytes) -> tuple[int, int]:
     return width, height
 
 
-@pytest.fixture
-def oai(fault):
-    return openai.OpenAI(base_url=fault.url + "/v1", api_key="sk-test-oai", max_retries=0)
+# Building an SDK client (or an httpx.Client) costs ~20 ms, mostly its TLS context: one per
+# module, re-pointed at each test's server with with_options(), which keeps the HTTP client.
+@pytest.fixture(scope="module")
+def sdk_clients():
+    clients = (
+        openai.OpenAI(base_url="http://127.0.0.1:9/v1", api_key="sk-test-oai", max_retries=0),
+        anthropic.Anthropic(base_url="http://127.0.0.1:9", api_key="sk-ant-test", max_retries=0),
+    )
+    yield clients
+    for client in clients:
+        client.close()
 
 
 @pytest.fixture
-def claude(fault):
-    return anthropic.Anthropic(base_url=fault.url, api_key="sk-ant-test", max_retries=0)
+def oai(fault, sdk_clients):
+    return sdk_clients[0].with_options(base_url=fault.url + "/v1")
+
+
+@pytest.fixture
+def claude(fault, sdk_clients):
+    return sdk_clients[1].with_options(base_url=fault.url)
+
+
+@pytest.fixture(scope="module")
+def http():
+    with httpx.Client(timeout=5.0) as client:
+        yield client
 
 
 @pytest.fixture
@@ -127,10 +146,10 @@ def test_it_streams_openai_chunks_ending_in_a_usage_chunk(fault, oai):
     assert len({c.id for c in chunks}) == 1 and chunks[0].id.startswith("chatcmpl-")
 
 
-def test_its_openai_stream_is_sse_ending_with_done(fault):
+def test_its_openai_stream_is_sse_ending_with_done(fault, http):
     body = {"model": "gpt-a", "messages": HI, "stream": True,
             "stream_options": {"include_usage": True}}
-    response = httpx.post(fault.url + "/v1/chat/completions", json=body)
+    response = http.post(fault.url + "/v1/chat/completions", json=body)
 
     assert response.headers["content-type"] == "text/event-stream; charset=utf-8"
     assert response.headers["transfer-encoding"] == "chunked"
@@ -140,9 +159,9 @@ def test_its_openai_stream_is_sse_ending_with_done(fault):
         strict(ChatCompletionChunk, json.loads(frame["data"]))
 
 
-def test_its_openai_stream_has_no_usage_chunk_unless_asked(fault):
+def test_its_openai_stream_has_no_usage_chunk_unless_asked(fault, http):
     body = {"model": "gpt-a", "messages": HI, "stream": True}
-    frames = sse_frames(httpx.post(fault.url + "/v1/chat/completions", json=body).content)
+    frames = sse_frames(http.post(fault.url + "/v1/chat/completions", json=body).content)
 
     chunks = [json.loads(f["data"]) for f in frames[:-1]]
     assert all(c["choices"] for c in chunks)
@@ -181,12 +200,12 @@ def test_it_generates_openai_images_as_b64_png(fault, oai):
     assert fault.requests[-1].model == "dall-e-3"
 
 
-def test_it_generates_openai_images_as_urls_it_serves(fault, oai):
+def test_it_generates_openai_images_as_urls_it_serves(fault, http, oai):
     images = oai.images.generate(model="dall-e-3", prompt="a dot")
 
     url = images.data[0].url
     assert url.startswith(fault.url)
-    assert png_size(httpx.get(url).content) == (1, 1)
+    assert png_size(http.get(url).content) == (1, 1)
     strict(ImagesResponse, json.loads(oai.images.with_raw_response.generate(
         model="dall-e-3", prompt="a dot").content))
 
@@ -266,9 +285,9 @@ def test_it_streams_anthropic_events_to_a_final_message(fault, claude):
     assert final.stop_reason == "end_turn"
 
 
-def test_its_anthropic_stream_has_the_documented_event_order(fault):
+def test_its_anthropic_stream_has_the_documented_event_order(fault, http):
     fault.program("claude-a", stream(chunks=("Hel", "lo")))
-    response = httpx.post(fault.url + "/v1/messages",
+    response = http.post(fault.url + "/v1/messages",
                           json={"model": "claude-a", "max_tokens": 9, "messages": HI,
                                 "stream": True})
 
@@ -371,21 +390,21 @@ def test_it_streams_gemini_with_usage_on_the_last_event(fault, gemini):
     assert fault.requests[-1].query == {"alt": "sse"}
 
 
-def test_its_gemini_bodies_validate_as_generate_content_responses(fault):
+def test_its_gemini_bodies_validate_as_generate_content_responses(fault, http):
     url = fault.url + "/v1beta/models/gemini-a"
     body = {"contents": [{"role": "user", "parts": [{"text": "hi"}]}]}
 
-    whole = httpx.post(url + ":generateContent", json=body).json()
-    frames = sse_frames(httpx.post(url + ":streamGenerateContent?alt=sse", json=body).content)
+    whole = http.post(url + ":generateContent", json=body).json()
+    frames = sse_frames(http.post(url + ":streamGenerateContent?alt=sse", json=body).content)
     # extra="forbid" in google-genai's types: an unknown field fails validation.
     for data in [whole] + [json.loads(f["data"]) for f in frames]:
         genai_types.GenerateContentResponse.model_validate(data)
     assert whole["usageMetadata"]["promptTokenCount"] == 11
 
 
-def test_gemini_streams_without_alt_sse_as_one_json_array(fault):
+def test_gemini_streams_without_alt_sse_as_one_json_array(fault, http):
     url = fault.url + "/v1beta/models/gemini-a:streamGenerateContent"
-    response = httpx.post(url, json={"contents": []})
+    response = http.post(url, json={"contents": []})
 
     items = response.json()
     assert isinstance(items, list) and "usageMetadata" in items[-1]
@@ -420,9 +439,9 @@ OLLAMA_FINAL = {"model", "created_at", "message", "done", "done_reason", "total_
                 "eval_duration"}
 
 
-def test_ollama_chat_streams_ndjson_ending_with_done(fault):
+def test_ollama_chat_streams_ndjson_ending_with_done(fault, http):
     fault.program("llama-a", ok(text="one two"))
-    response = httpx.post(fault.url + "/api/chat", json={"model": "llama-a", "messages": HI})
+    response = http.post(fault.url + "/api/chat", json={"model": "llama-a", "messages": HI})
 
     assert response.headers["content-type"] == "application/x-ndjson"
     lines = response.text.splitlines()
@@ -439,24 +458,24 @@ def test_ollama_chat_streams_ndjson_ending_with_done(fault):
     assert final["created_at"].endswith("Z") and final["model"] == "llama-a"
 
 
-def test_ollama_chat_without_stream_is_one_object(fault):
+def test_ollama_chat_without_stream_is_one_object(fault, http):
     body = {"model": "llama-a", "messages": HI, "stream": False}
-    final = httpx.post(fault.url + "/api/chat", json=body).json()
+    final = http.post(fault.url + "/api/chat", json=body).json()
 
     assert set(final) == OLLAMA_FINAL
     assert final["message"] == {"role": "assistant", "content": "Hello from llama-a"}
 
 
-def test_ollama_errors_are_a_plain_error_string(fault):
+def test_ollama_errors_are_a_plain_error_string(fault, http):
     fault.program("llama-a", status(404, message="model 'llama-a' not found"))
-    response = httpx.post(fault.url + "/api/chat", json={"model": "llama-a", "messages": HI})
+    response = http.post(fault.url + "/api/chat", json={"model": "llama-a", "messages": HI})
 
     assert response.status_code == 404
     assert response.json() == {"error": "model 'llama-a' not found"}
 
 
-def test_ollama_lists_tags(fault):
-    models = httpx.get(fault.url + "/api/tags").json()["models"]
+def test_ollama_lists_tags(fault, http):
+    models = http.get(fault.url + "/api/tags").json()["models"]
 
     assert [m["name"] for m in models] == ["llama3.2:latest", "qwen2.5:7b"]
     assert {"name", "model", "modified_at", "size", "digest", "details"} <= set(models[0])
@@ -465,10 +484,10 @@ def test_ollama_lists_tags(fault):
 # ---- Automatic1111 and ElevenLabs ---------------------------------------------------------
 
 
-def test_a1111_txt2img_returns_png_images_and_info(fault):
+def test_a1111_txt2img_returns_png_images_and_info(fault, http):
     body = {"prompt": "a dot", "batch_size": 2,
             "override_settings": {"sd_model_checkpoint": "sdxl-a"}}
-    reply = httpx.post(fault.url + "/sdapi/v1/txt2img", json=body).json()
+    reply = http.post(fault.url + "/sdapi/v1/txt2img", json=body).json()
 
     assert len(reply["images"]) == 2
     assert png_size(base64.b64decode(reply["images"][0])) == (1, 1)
@@ -477,11 +496,11 @@ def test_a1111_txt2img_returns_png_images_and_info(fault):
     assert fault.requests[-1].model == "sdxl-a"
 
 
-def test_a1111_errors_carry_detail(fault):
+def test_a1111_errors_carry_detail(fault, http):
     fault.program("sdxl-a", status(500, message="CUDA out of memory"))
     body = {"prompt": "x", "override_settings": {"sd_model_checkpoint": "sdxl-a"}}
 
-    response = httpx.post(fault.url + "/sdapi/v1/txt2img", json=body)
+    response = http.post(fault.url + "/sdapi/v1/txt2img", json=body)
     assert response.json()["detail"] == "CUDA out of memory"
 
 
@@ -489,9 +508,9 @@ def test_a1111_errors_carry_detail(fault):
     ("output_format", "content_type"),
     [(None, "audio/mpeg"), ("mp3_44100_128", "audio/mpeg"), ("pcm_24000", "audio/pcm")],
 )
-def test_elevenlabs_speaks_in_the_asked_format(fault, output_format, content_type):
+def test_elevenlabs_speaks_in_the_asked_format(fault, http, output_format, content_type):
     params = {"output_format": output_format} if output_format else {}
-    response = httpx.post(fault.url + "/v1/text-to-speech/voice-1", params=params,
+    response = http.post(fault.url + "/v1/text-to-speech/voice-1", params=params,
                           json={"text": "hi", "model_id": "eleven_a"},
                           headers={"xi-api-key": "xi-test"})
 
@@ -500,9 +519,9 @@ def test_elevenlabs_speaks_in_the_asked_format(fault, output_format, content_typ
     assert fault.requests[-1].model == "eleven_a"
 
 
-def test_elevenlabs_errors_carry_detail_status_and_message(fault):
+def test_elevenlabs_errors_carry_detail_status_and_message(fault, http):
     fault.program("eleven_a", status(401, echo_key=True))
-    response = httpx.post(fault.url + "/v1/text-to-speech/voice-1",
+    response = http.post(fault.url + "/v1/text-to-speech/voice-1",
                           json={"text": "hi", "model_id": "eleven_a"},
                           headers={"xi-api-key": "xi-secret"})
 

@@ -28,9 +28,20 @@ CHAT = "/v1/chat/completions"
 HI = [{"role": "user", "content": "hi"}]
 
 
-def chat(fault, model="gpt-a", timeout=5.0, **body):
-    return httpx.post(fault.url + CHAT, json={"model": model, "messages": HI, **body},
-                      timeout=timeout)
+@pytest.fixture(scope="module")
+def http():
+    # One client for the module: building an httpx.Client costs ~25 ms (its TLS context).
+    with httpx.Client(timeout=5.0) as client:
+        yield client
+
+
+@pytest.fixture
+def chat(fault, http):
+    def post(model="gpt-a", timeout=5.0, **body):
+        return http.post(fault.url + CHAT, json={"model": model, "messages": HI, **body},
+                         timeout=timeout)
+
+    return post
 
 
 def sse_data(lines):
@@ -40,22 +51,23 @@ def sse_data(lines):
 # ---- faults -------------------------------------------------------------------------------
 
 
-def test_a_stall_times_the_client_out_and_ends_when_the_client_gives_up(fault):
+def test_a_stall_times_the_client_out_and_ends_when_the_client_gives_up(fault, chat):
     fault.program("gpt-a", stall(30))
     started = time.monotonic()
 
     with pytest.raises(httpx.ReadTimeout):
-        chat(fault, timeout=httpx.Timeout(5.0, read=0.2))
+        chat(timeout=httpx.Timeout(5.0, read=0.2))
 
     assert time.monotonic() - started < 2
     assert fault.wait_disconnect("gpt-a", timeout=1)
 
 
-def test_stopping_the_server_ends_a_stall_at_once():
+def test_stopping_the_server_ends_a_stall_at_once(http):
     server = FaultServer().start()
     server.program("gpt-a", stall(30))
     errors = []
-    client = threading.Thread(target=lambda: errors.append(_error_of(lambda: chat(server))))
+    request = lambda: http.post(server.url + CHAT, json={"model": "gpt-a"})  # noqa: E731
+    client = threading.Thread(target=lambda: errors.append(_error_of(request)))
     client.start()
     _wait_for(lambda: server.requests)
 
@@ -67,11 +79,11 @@ def test_stopping_the_server_ends_a_stall_at_once():
     assert isinstance(errors[0], httpx.RemoteProtocolError | httpx.ReadError)
 
 
-def test_a_reset_is_a_transport_error(fault):
+def test_a_reset_is_a_transport_error(fault, chat):
     fault.program("gpt-a", reset())
 
     with pytest.raises((httpx.ReadError, httpx.RemoteProtocolError)):
-        chat(fault)
+        chat()
 
 
 def test_a_reset_is_a_tcp_rst_not_a_clean_close(fault):
@@ -88,12 +100,12 @@ def test_a_reset_is_a_tcp_rst_not_a_clean_close(fault):
             sock.recv(1024)
 
 
-def test_a_stream_cut_after_two_events_gives_two_events_then_a_transport_error(fault):
+def test_a_stream_cut_after_two_events_gives_two_events_then_a_transport_error(fault, http):
     fault.program("gpt-a", stream(chunks=("a", "b", "c", "d"), cut_after=2))
     lines = []
 
     with pytest.raises((httpx.RemoteProtocolError, httpx.ReadError)):
-        with httpx.stream("POST", fault.url + CHAT, json={"model": "gpt-a", "stream": True}) as r:
+        with http.stream("POST", fault.url + CHAT, json={"model": "gpt-a", "stream": True}) as r:
             lines.extend(r.iter_lines())
 
     contents = [json.loads(d)["choices"][0]["delta"].get("content") for d in sse_data(lines)]
@@ -101,12 +113,12 @@ def test_a_stream_cut_after_two_events_gives_two_events_then_a_transport_error(f
     assert "[DONE]" not in sse_data(lines)
 
 
-def test_a_stream_stalled_after_one_event_times_the_reader_out(fault):
+def test_a_stream_stalled_after_one_event_times_the_reader_out(fault, http):
     fault.program("claude-a", stream(chunks=("a", "b"), stall_after=1))
     lines = []
 
     with pytest.raises(httpx.ReadTimeout):
-        with httpx.stream("POST", fault.url + "/v1/messages",
+        with http.stream("POST", fault.url + "/v1/messages",
                           json={"model": "claude-a", "stream": True},
                           timeout=httpx.Timeout(5.0, read=0.2)) as response:
             lines.extend(response.iter_lines())
@@ -115,29 +127,29 @@ def test_a_stream_stalled_after_one_event_times_the_reader_out(fault):
     assert sum("text_delta" in line for line in lines) == 1
 
 
-def test_a_drip_spaces_content_events_by_the_delay(fault):
-    fault.program("llama-a", stream(chunks=("a", "b", "c"), delay=0.1))
+def test_a_drip_spaces_content_events_by_the_delay(fault, http):
+    fault.program("llama-a", stream(chunks=("a", "b", "c"), delay=0.15))
     arrivals = []
 
-    with httpx.stream("POST", fault.url + "/api/chat", json={"model": "llama-a"}) as response:
+    with http.stream("POST", fault.url + "/api/chat", json={"model": "llama-a"}) as response:
         for _line in response.iter_lines():
             arrivals.append(time.monotonic())
 
     gaps = [b - a for a, b in zip(arrivals, arrivals[1:])]
     assert len(arrivals) == 4  # three pieces and the done object
-    assert all(gap >= 0.08 for gap in gaps[:2]) and gaps[2] < 0.08
+    assert all(gap >= 0.14 for gap in gaps[:2]) and gaps[2] < 0.1
 
 
-def test_truncated_promises_more_bytes_than_it_sends(fault):
+def test_truncated_promises_more_bytes_than_it_sends(fault, chat):
     fault.program("gpt-a", truncated())
 
     with pytest.raises((httpx.RemoteProtocolError, httpx.ReadError)):
-        chat(fault)
+        chat()
 
 
-def test_malformed_is_a_200_whose_body_is_not_json(fault):
+def test_malformed_is_a_200_whose_body_is_not_json(fault, chat):
     fault.program("gpt-a", malformed())
-    response = chat(fault)
+    response = chat()
 
     assert response.status_code == 200
     assert response.headers["content-type"] == "application/json"
@@ -145,36 +157,36 @@ def test_malformed_is_a_200_whose_body_is_not_json(fault):
         response.json()
 
 
-def test_malformed_stream_is_garbage_sse(fault):
+def test_malformed_stream_is_garbage_sse(fault, chat):
     fault.program("gpt-a", malformed())
-    response = chat(fault, stream=True)
+    response = chat(stream=True)
 
     assert response.headers["content-type"].startswith("text/event-stream")
     with pytest.raises(json.JSONDecodeError):
         json.loads(sse_data(response.text.splitlines())[0])
 
 
-def test_html_is_a_page_where_json_was_expected(fault):
+def test_html_is_a_page_where_json_was_expected(fault, chat):
     fault.program("gpt-a", html(502))
-    response = chat(fault)
+    response = chat()
 
     assert response.status_code == 502
     assert response.headers["content-type"].startswith("text/html")
     assert response.text.startswith("<!DOCTYPE html>")
 
 
-def test_a_redirect_points_at_the_metadata_address_and_is_not_followed(fault):
+def test_a_redirect_points_at_the_metadata_address_and_is_not_followed(fault, chat):
     fault.program("gpt-a", redirect())
-    response = chat(fault)
+    response = chat()
 
     assert response.status_code == 302
     assert response.headers["location"] == "http://169.254.169.254/latest/meta-data/"
     assert len(fault.requests) == 1
 
 
-def test_a_closed_port_refuses_the_connection():
+def test_a_closed_port_refuses_the_connection(http):
     with pytest.raises(httpx.ConnectError):
-        httpx.get(closed_port_url() + "/v1/models")
+        http.get(closed_port_url() + "/v1/models")
 
 
 @pytest.mark.parametrize(
@@ -183,33 +195,33 @@ def test_a_closed_port_refuses_the_connection():
      ({"x-api-key": "sk-ant-secret"}, "sk-ant-secret"),
      ({"x-goog-api-key": "AIza-secret"}, "AIza-secret")],
 )
-def test_echo_key_puts_the_credential_in_the_error_message(fault, headers, key):
+def test_echo_key_puts_the_credential_in_the_error_message(fault, http, headers, key):
     fault.program("gpt-a", status(401, echo_key=True))
-    response = httpx.post(fault.url + CHAT, json={"model": "gpt-a"}, headers=headers)
+    response = http.post(fault.url + CHAT, json={"model": "gpt-a"}, headers=headers)
 
     assert response.status_code == 401
     assert key in response.json()["error"]["message"]
 
 
-def test_status_sends_both_retry_headers(fault):
+def test_status_sends_both_retry_headers(fault, chat):
     fault.program("gpt-a", status(429, retry_after=1.5, retry_after_ms=1500))
-    response = chat(fault)
+    response = chat()
 
     assert (response.headers["retry-after"], response.headers["retry-after-ms"]) == ("1.5", "1500")
     assert response.json()["error"]["code"] == "rate_limit_exceeded"
 
 
-def test_a_client_hanging_up_mid_stream_is_a_disconnect(fault):
+def test_a_client_hanging_up_mid_stream_is_a_disconnect(fault, http, chat):
     fault.program("gpt-a", stream(chunks=("a", "b"), stall_after=1))
     fault.program("gpt-b", ok())
 
-    with httpx.stream("POST", fault.url + CHAT, json={"model": "gpt-a", "stream": True}) as r:
+    with http.stream("POST", fault.url + CHAT, json={"model": "gpt-a", "stream": True}) as r:
         next(r.iter_lines())
     started = time.monotonic()
 
     assert fault.wait_disconnect("gpt-a", timeout=1)
     assert time.monotonic() - started < 1
-    chat(fault, model="gpt-b", stream=True)
+    chat(model="gpt-b", stream=True)
     assert fault.disconnects == ["gpt-a"]  # a stream read to its end is no disconnect
 
 
@@ -219,10 +231,10 @@ def test_a_client_hanging_up_mid_stream_is_a_disconnect(fault):
      ("/v1beta/models/gpt-a:streamGenerateContent?alt=sse", {}, ["usageMetadata"]),
      ("/api/chat", {}, ["prompt_eval_count", "eval_count"])],
 )
-def test_usage_false_omits_the_usage_fields(fault, path, body, usage_fields):
-    with_usage = httpx.post(fault.url + path, json={"model": "gpt-a", **body}).text
+def test_usage_false_omits_the_usage_fields(fault, http, path, body, usage_fields):
+    with_usage = http.post(fault.url + path, json={"model": "gpt-a", **body}).text
     fault.program("gpt-a", ok(usage=False))
-    without = httpx.post(fault.url + path, json={"model": "gpt-a", **body}).text
+    without = http.post(fault.url + path, json={"model": "gpt-a", **body}).text
 
     for field in usage_fields:
         assert field in with_usage and field not in without
@@ -231,33 +243,33 @@ def test_usage_false_omits_the_usage_fields(fault, path, body, usage_fields):
 # ---- programs and records ---------------------------------------------------------------
 
 
-def test_steps_are_consumed_in_order_and_the_last_repeats(fault):
+def test_steps_are_consumed_in_order_and_the_last_repeats(fault, chat):
     fault.program("gpt-a", status(503), status(429), ok(text="fine"))
 
-    codes = [chat(fault).status_code for _ in range(5)]
+    codes = [chat().status_code for _ in range(5)]
 
     assert codes == [503, 429, 200, 200, 200]
-    assert chat(fault).json()["choices"][0]["message"]["content"] == "fine"
+    assert chat().json()["choices"][0]["message"]["content"] == "fine"
 
 
-def test_a_star_program_covers_models_without_one(fault):
+def test_a_star_program_covers_models_without_one(fault, chat):
     fault.program("*", status(500))
     fault.program("gpt-a", ok())
 
-    assert chat(fault, model="gpt-a").status_code == 200
-    assert chat(fault, model="gpt-other").status_code == 500
+    assert chat(model="gpt-a").status_code == 200
+    assert chat(model="gpt-other").status_code == 500
 
 
-def test_an_unprogrammed_model_gets_ok(fault):
-    response = chat(fault, model="gpt-z")
+def test_an_unprogrammed_model_gets_ok(fault, chat):
+    response = chat(model="gpt-z")
 
     assert response.json()["choices"][0]["message"]["content"] == "Hello from gpt-z"
 
 
-def test_requests_record_method_path_query_headers_json_and_model(fault):
-    httpx.post(fault.url + "/v1beta/models/gemini-a:streamGenerateContent?alt=sse",
+def test_requests_record_method_path_query_headers_json_and_model(fault, http, chat):
+    http.post(fault.url + "/v1beta/models/gemini-a:streamGenerateContent?alt=sse",
                json={"contents": []}, headers={"X-Goog-Api-Key": "AIza-k"})
-    chat(fault, model="gpt-a", temperature=0.5)
+    chat(model="gpt-a", temperature=0.5)
 
     gemini, openai_chat = fault.requests
     assert (gemini.method, gemini.path, gemini.query) == (
@@ -268,18 +280,18 @@ def test_requests_record_method_path_query_headers_json_and_model(fault):
     assert fault.requests_for("gpt-a") == [openai_chat]
 
 
-def test_reset_programs_forgets_programs_and_records(fault):
+def test_reset_programs_forgets_programs_and_records(fault, chat):
     fault.program("gpt-a", status(500))
-    chat(fault)
+    chat()
 
     fault.reset_programs()
 
     assert fault.requests == [] and fault.disconnects == []
-    assert chat(fault).status_code == 200
+    assert chat().status_code == 200
 
 
-def test_an_unknown_route_is_a_404_and_recorded(fault):
-    response = httpx.post(fault.url + "/v2/nowhere", json={"model": "gpt-a"})
+def test_an_unknown_route_is_a_404_and_recorded(fault, http):
+    response = http.post(fault.url + "/v2/nowhere", json={"model": "gpt-a"})
 
     assert response.status_code == 404
     assert fault.requests[0].path == "/v2/nowhere"

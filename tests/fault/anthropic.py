@@ -3,7 +3,9 @@
 message_delta, message_stop)."""
 from __future__ import annotations
 
-from tests.fault.endpoint import Answer, Endpoint, Failure, Reply, StreamPlan, json_reply, random_id, sse
+from tests.fault.endpoint import (
+    Answer, Endpoint, Failure, Reply, StreamPlan, body_dict, json_reply, random_id, sse,
+)
 from tests.fault.httpio import Request
 
 ERRORS = {
@@ -57,7 +59,7 @@ def message(answer: Answer, content: list, stop_reason: str | None, output_token
 
 class Messages(AnthropicEndpoint):
     def streams(self, req: Request) -> bool:
-        return bool(isinstance(req.json, dict) and req.json.get("stream") is True)
+        return body_dict(req).get("stream") is True
 
     def answer(self, req: Request, answer: Answer) -> Reply:
         stop = STOP_REASONS.get(answer.finish, answer.finish)

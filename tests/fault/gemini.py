@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import json
 
-from tests.fault.endpoint import Answer, Endpoint, Failure, Reply, StreamPlan, json_reply, random_id, sse
+from tests.fault.endpoint import (
+    Answer, Endpoint, Failure, Reply, StreamPlan, json_reply, random_id, sse,
+)
 from tests.fault.httpio import Request
 
 STATUSES = {
@@ -27,10 +29,10 @@ CATALOGUE = ("gemini-2.5-flash", "gemini-2.5-pro")
 
 def error_body(code: int, message: str, retry_after=None) -> dict:
     error = {"code": code, "message": message, "status": STATUSES.get(code, "UNKNOWN")}
-    if retry_after is not None:
+    if isinstance(retry_after, int | float):
         # Gemini states the wait in the body too, as google.rpc.RetryInfo.
         error["details"] = [{"@type": "type.googleapis.com/google.rpc.RetryInfo",
-                             "retryDelay": f"{retry_after}s"}]
+                             "retryDelay": f"{retry_after:g}s"}]
     return {"error": error}
 
 
@@ -44,7 +46,7 @@ class GeminiEndpoint(Endpoint):
 
 
 def response(answer: Answer, text: str, finish: bool) -> dict:
-    candidate = {"content": {"parts": [{"text": text}], "role": "model"}, "index": 0, "finish": 1}
+    candidate = {"content": {"parts": [{"text": text}], "role": "model"}, "index": 0}
     if finish:
         candidate["finishReason"] = FINISH_REASONS.get(answer.finish, answer.finish.upper())
     body = {"candidates": [candidate]}

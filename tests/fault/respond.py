@@ -24,7 +24,8 @@ from tests.fault.steps import (
 
 def answer_of(step: Ok | Stream, model: str | None, known: tuple[str, ...]) -> Answer:
     if isinstance(step, Stream):
-        return Answer(model, step.chunks, step.tokens_in, step.tokens_out, step.usage, "stop", known)
+        return Answer(model, step.chunks, step.tokens_in, step.tokens_out, step.usage, "stop",
+                      known)
     return Answer(model, step.pieces(model), step.tokens_in, step.tokens_out, step.usage,
                   step.finish, known)
 
@@ -34,15 +35,17 @@ def failure_of(step: Status, req: Request) -> Failure:
     if step.echo_key:
         # As real 401 bodies do, which is what redaction must cope with.
         key = req.credential() or ""
-        message = f"{step.message}: {key}" if step.message else f"Incorrect API key provided: {key}"
+        default = f"Incorrect API key provided: {key}"
+        message = f"{step.message}: {key}" if step.message else default
     return Failure(step.code, message, step.param, step.retry_after)
 
 
 def retry_headers(step: Status) -> dict[str, str]:
     headers = {}
-    if step.retry_after is not None:
-        value = step.retry_after
-        headers["retry-after"] = str(int(value)) if float(value).is_integer() else str(value)
+    if isinstance(step.retry_after, str):
+        headers["retry-after"] = step.retry_after  # an HTTP date
+    elif step.retry_after is not None:
+        headers["retry-after"] = f"{step.retry_after:g}"
     if step.retry_after_ms is not None:
         headers["retry-after-ms"] = str(step.retry_after_ms)
     return headers
@@ -84,7 +87,8 @@ def reached(limit: int | None, sent: int, total: int) -> bool:
     return limit is not None and sent == min(limit, total)
 
 
-async def send_stream(conn, req, endpoint: Endpoint, answer: Answer, step, headers) -> bool:
+async def send_stream(conn: Conn, req: Request, endpoint: Endpoint, answer: Answer,
+                      step: Ok | Stream, headers: dict[str, str]) -> bool:
     plan = endpoint.stream(req, answer)
     conn.write(head(200, {
         "content-type": plan.content_type,
@@ -94,22 +98,22 @@ async def send_stream(conn, req, endpoint: Endpoint, answer: Answer, step, heade
         **headers,
     }) + b"".join(chunk(frame) for frame in plan.prelude))
     await conn.drain()
-    explicit = step if isinstance(step, Stream) else Stream()
+    shape = step if isinstance(step, Stream) else Stream()  # ok(): no cut, stall or drip
     total = len(plan.content)
     for sent in range(total + 1):
-        if reached(explicit.cut_after, sent, total):
+        if reached(shape.cut_after, sent, total):
             return await close(conn)
-        if reached(explicit.stall_after, sent, total):
-            await asyncio.sleep(explicit.stall_s)
+        if reached(shape.stall_after, sent, total):
+            await asyncio.sleep(shape.stall_s)
             return await close(conn)
         if sent == total:
             break
-        if sent and explicit.delay:
-            await asyncio.sleep(explicit.delay)
+        if sent and shape.delay:
+            await asyncio.sleep(shape.delay)
         conn.write(chunk(plan.content[sent]))
         await conn.drain()
-    if explicit.error_event:
-        tail = [endpoint.stream_error(req, explicit.error_event)]
+    if shape.error_event:
+        tail = [endpoint.stream_error(req, shape.error_event)]
     else:
         tail = plan.ending
     conn.write(b"".join(chunk(frame) for frame in tail) + LAST_CHUNK)

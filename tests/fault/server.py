@@ -18,6 +18,8 @@ from tests.fault.steps import Ok, Step
 
 @dataclass(frozen=True)
 class Recorded:
+    """One request as the server read it (header names lower-case)."""
+
     method: str
     path: str
     query: dict[str, str]
@@ -37,6 +39,7 @@ class FaultServer:
         self._state = threading.Condition()
         self._connections: set[asyncio.Task] = set()
         self._loop: asyncio.AbstractEventLoop | None = None
+        self._server: asyncio.Server | None = None
         self._thread: threading.Thread | None = None
 
     # ---- lifecycle ----------------------------------------------------------------------
@@ -137,6 +140,8 @@ class FaultServer:
     async def _serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         task = asyncio.current_task()
         self._connections.add(task)
+        # Each frame must leave when written; Nagle would hold small ones for the client's ACK.
+        writer.get_extra_info("socket").setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         conn = Conn(reader, writer)
         try:
             while (req := await conn.read_request()) is not None:
