@@ -34,7 +34,10 @@ class A1111Adapter(Adapter):
         return {"Authorization": f"Basic {_basic(call.secret)}"} if call.secret else {}
 
     def secrets(self, call: Call) -> tuple[str, ...]:
-        return (call.secret, _basic(call.secret)) if call.secret else ()
+        if not call.secret:
+            return ()
+        password = call.secret.partition(":")[2]
+        return tuple(s for s in (call.secret, password, _basic(call.secret)) if s)
 
     def body(self, call: Call) -> dict[str, Any]:
         # The checkpoint is the model; the server switches to it for this request only

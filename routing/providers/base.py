@@ -21,7 +21,7 @@ from enum import StrEnum
 from typing import Any, ClassVar
 
 import httpx
-from httpx_sse import EventSource, ServerSentEvent, SSEError
+from httpx_sse import EventSource, SSEError, ServerSentEvent
 
 from qfweb.redact import redact
 
@@ -209,13 +209,16 @@ class Adapter:
 
     def _request(self, call: Call, url: str, json_body: Any, params: Any) -> httpx.Request:
         try:
-            return self.client.build_request(
+            request = self.client.build_request(
                 "POST", url, json=json_body, params=params, headers=self.headers(call),
                 timeout=call.timeout,
             )
         except httpx.InvalidURL as exc:
             text = clean(f"invalid URL: {exc}", self.secrets(call))
             raise ProviderError(Category.REFUSED, text, connect=True) from None
+        if not 0 < (request.url.port or 80) < 65536:  # else the socket layer raises, unclassified
+            raise ProviderError(Category.REFUSED, f"invalid port {request.url.port}", connect=True)
+        return request
 
     async def send(
         self, call: Call, url: str, *, json_body: Any, params: Any = None

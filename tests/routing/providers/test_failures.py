@@ -144,6 +144,17 @@ async def test_it_reports_a_closed_port_as_refused_before_connecting(make, kind,
     assert_no_secret(error, kind)
 
 
+UNCALLABLE = ["no-scheme", "ftp://x.test", "http://[::1", "http://127.0.0.1:99999"]
+
+
+@pytest.mark.parametrize("url", UNCALLABLE)
+@pytest.mark.parametrize(("kind", "mode"), MODES)
+async def test_a_base_url_that_cannot_be_called_is_refused_before_connecting(make, kind, mode, url):
+    _, error = await fail(make(kind, url), call_for(kind), mode)
+
+    assert (error.category, error.connect) == (Category.REFUSED, True)
+
+
 @pytest.mark.parametrize(("kind", "mode"), MODES)
 async def test_it_names_the_bad_parameter_of_a_400(fault, make, kind, mode):
     fault.program("m", status(400, message="temperature is out of range", param="temperature"))
