@@ -276,3 +276,21 @@ async def test_a_chain_with_no_servable_model_is_refused_saying_why(catalogue, f
         await generate(job("a:gpt-a"))
     assert refused.value.code == "no_model" and "a:gpt-a: disabled" in refused.value.message
     assert fault.requests == [] and not await Generation.objects.aexists()
+
+
+async def test_after_the_open_period_one_of_ten_concurrent_requests_probes(catalogue, fault):
+    """Required test 3: the other nine skip the half-open model; a good probe closes it."""
+    until = circuit.record_failure(Target("model", "a:gpt-a"), circuit.Admission(State.CLOSED), open_for=1)
+    fault.program("gpt-a", stall(0.3))  # the probe is still out while the others arrive
+    with time_machine.travel(until + 0.1, tick=True):
+        results = await asyncio.gather(*(generate(job("a:gpt-a", "b:gpt-b")) for _ in range(10)))
+    assert len(fault.requests_for("gpt-a")) == 1
+    assert all(result.served == "b:gpt-b" for result in results)
+    skipped = [r for r in results if r.attempts[0].outcome == "circuit_open"]
+    assert len(skipped) == 9
+    # The failed probe reopened it (for 2T); once that has passed a good probe closes it.
+    fault.program("gpt-a", ok(text="recovered"))
+    with time_machine.travel(time.time() + 700, tick=True):
+        assert (await generate(job("a:gpt-a", "b:gpt-b"))).output.text == "recovered"
+        assert (await generate(job("a:gpt-a", "b:gpt-b"))).served == "a:gpt-a"
+    assert len(fault.requests_for("gpt-a")) == 3
