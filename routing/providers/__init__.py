@@ -8,7 +8,7 @@ from importlib import import_module
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from routing.providers.base import Adapter
+    from routing.providers.adapter import Adapter
 
 
 @dataclass(frozen=True)

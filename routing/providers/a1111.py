@@ -7,15 +7,11 @@ from __future__ import annotations
 import base64
 from typing import Any
 
-from routing.providers.base import (
-    Adapter,
-    Call,
-    Completion,
-    bad_response,
-    decode_image,
-    dig,
-    parse_json,
-)
+from routing.providers.adapter import Adapter
+from routing.providers.base import Call, Completion
+from routing.providers.failures import bad_response
+from routing.providers.media import decode_image
+from routing.providers.wire import dig, parse_json
 
 
 class A1111Adapter(Adapter):

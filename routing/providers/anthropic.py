@@ -8,17 +8,13 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from typing import Any
 
-from routing.providers.base import (
-    Adapter,
-    Call,
-    Completion,
-    Delta,
-    StreamEvent,
+from routing.providers.adapter import Adapter
+from routing.providers.base import Call, Completion, Delta, StreamEvent
+from routing.providers.failures import bad_response, event_error
+from routing.providers.wire import (
     Tally,
-    bad_response,
     count,
     dig,
-    event_error,
     finish,
     opt,
     parse_data,

@@ -21,7 +21,8 @@ from qfweb.crypto import SecretUnavailable, decrypt
 from routing.config import ModelInfo, ProviderInfo
 from routing.handles import env_var_name
 from routing.providers import KINDS, adapter_class
-from routing.providers.base import Adapter, Category, ProviderError
+from routing.providers.adapter import Adapter
+from routing.providers.base import Category, ProviderError
 from routing.urlsafety import UnsafeURL, check_base_url
 
 POOL_LIMITS = httpx.Limits(max_connections=200, max_keepalive_connections=50, keepalive_expiry=30)

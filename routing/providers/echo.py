@@ -12,8 +12,8 @@ import zlib
 from collections.abc import AsyncIterator
 from functools import cache
 
+from routing.providers.adapter import Adapter
 from routing.providers.base import (
-    Adapter,
     Call,
     Category,
     Completion,

@@ -7,14 +7,9 @@ from __future__ import annotations
 from typing import Any
 from urllib.parse import quote
 
-from routing.providers.base import (
-    Adapter,
-    Call,
-    Category,
-    Completion,
-    ProviderError,
-    audio_reply,
-)
+from routing.providers.adapter import Adapter
+from routing.providers.base import Call, Category, Completion, ProviderError
+from routing.providers.media import audio_reply
 
 # Our short format names -> ElevenLabs' output_format; any other value (a full ElevenLabs
 # format such as "mp3_22050_32") is passed through.

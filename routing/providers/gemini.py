@@ -14,8 +14,8 @@ from urllib.parse import quote
 
 import httpx
 
+from routing.providers.adapter import Adapter
 from routing.providers.base import (
-    Adapter,
     Call,
     Category,
     Completion,
@@ -23,19 +23,9 @@ from routing.providers.base import (
     ProviderError,
     Secrets,
     StreamEvent,
-    Tally,
-    bad_response,
-    clean,
-    count,
-    error_detail,
-    event_error,
-    finish,
-    opt,
-    parse_data,
-    parse_json,
-    sse_events,
-    status_error,
 )
+from routing.providers.failures import bad_response, clean, error_detail, event_error, status_error
+from routing.providers.wire import Tally, count, finish, opt, parse_data, parse_json, sse_events
 
 ROLES = {"user": "user", "assistant": "model"}
 FINISH = {

@@ -11,26 +11,10 @@ from typing import Any
 
 import httpx
 
-from routing.providers.base import (
-    Adapter,
-    Call,
-    Category,
-    Completion,
-    Delta,
-    Secrets,
-    StreamEvent,
-    Tally,
-    bad_response,
-    count,
-    dig,
-    error_detail,
-    event_error,
-    opt,
-    parse_data,
-    parse_json,
-    sse_events,
-    status_error,
-)
+from routing.providers.adapter import Adapter
+from routing.providers.base import Call, Category, Completion, Delta, Secrets, StreamEvent
+from routing.providers.failures import bad_response, error_detail, event_error, status_error
+from routing.providers.wire import Tally, count, dig, opt, parse_data, parse_json, sse_events
 
 
 class OpenAIAdapter(Adapter):

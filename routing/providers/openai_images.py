@@ -6,16 +6,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from routing.providers.base import (
-    Adapter,
-    Call,
-    Completion,
-    bad_response,
-    decode_image,
-    dig,
-    opt,
-    parse_json,
-)
+from routing.providers.adapter import Adapter
+from routing.providers.base import Call, Completion
+from routing.providers.failures import bad_response
+from routing.providers.media import decode_image
+from routing.providers.wire import dig, opt, parse_json
 
 
 class OpenAIImagesAdapter(Adapter):

@@ -6,7 +6,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from routing.providers.base import Adapter, Call, Completion, audio_reply
+from routing.providers.adapter import Adapter
+from routing.providers.base import Call, Completion
+from routing.providers.media import audio_reply
 
 DEFAULT_VOICE = "alloy"
 DEFAULT_FORMAT = "mp3"
