@@ -100,6 +100,12 @@ class Conn:
 
     async def read_request(self) -> Request | None:
         """The next request, or None when the client closed the connection between requests."""
+        if not self.buf and not await self._fill():
+            return None
+        if not self.buf[:1].isalpha():
+            # Not HTTP (a TLS ClientHello starts with 0x16): close at once, as a real server
+            # answering 400 would, so the client fails fast.
+            raise BadRequest("not an HTTP request")
         head = await self._read_until(b"\r\n\r\n")
         if head is None:
             return None

@@ -166,10 +166,16 @@ async def test_when_every_model_is_open_fail_fast_answers_503_with_retry_after(c
     assert generation.status == "failed" and [a.outcome for a in attempts] == ["circuit_open"] * 2
 
 
-async def test_a_refused_connection_falls_back_at_once_without_a_retry(fault, monkeypatch):
+@pytest.mark.parametrize("where", ["closed port", "name that does not resolve", "TLS to a plain-HTTP server"])
+async def test_no_connection_falls_back_at_once_without_a_retry(fault, monkeypatch, where):
     """Required test 9: no same-host retry, and the provider's circuit is the one counted."""
     monkeypatch.setenv(KEY_VAR, SECRET)
-    await sync_to_async(build)(fault.url, a_url=closed_port_url(), max_retries=2)
+    url = {
+        "closed port": closed_port_url(),
+        "name that does not resolve": "http://nowhere.invalid",  # tests resolve no names
+        "TLS to a plain-HTTP server": fault.url.replace("http://", "https://"),
+    }[where]
+    await sync_to_async(build)(fault.url, a_url=url, max_retries=2)
     started = time.monotonic()
     result = await generate(job("a:gpt-a", "b:gpt-b"))
     assert time.monotonic() - started < 1
