@@ -146,6 +146,9 @@ if REDIS_URL:
             "BACKEND": "django.core.cache.backends.redis.RedisCache",
             "LOCATION": REDIS_URL,
             "KEY_PREFIX": env.str("QF_CACHE_PREFIX", "qf"),
+            # The engine reads the cache on the event loop: a Redis that hangs must not
+            # hold a worker for long (routing.cacheguard then fails open).
+            "OPTIONS": {"socket_timeout": 0.5, "socket_connect_timeout": 0.5},
         }
     }
 else:

@@ -22,6 +22,8 @@ from enum import Enum
 from django.conf import settings
 from django.core.cache import cache
 
+from routing.cacheguard import fail_open
+
 FAILURE_MEMORY_S = 600  # consecutive failures further apart than this are forgotten
 DECAY_S = 600  # k returns to 0 after a successful probe and this long closed (R2)
 STALE_S = 3600  # how long a target stays half-open (one probe at a time) after its open period
@@ -51,6 +53,7 @@ class Admission:
     failing: tuple[Target, ...] = ()  # targets with failures to clear on success
 
 
+@fail_open(lambda *_, **__: Admission(State.CLOSED))
 def admit(targets: Iterable[Target], *, request_id: str, probe_ttl: float) -> Admission:
     """May this request call the model behind `targets` (its provider, then itself)? One
     cache round trip when all are closed."""
@@ -62,6 +65,7 @@ def admit(targets: Iterable[Target], *, request_id: str, probe_ttl: float) -> Ad
     for target in targets:
         until = found.get(target.key("open"))
         if until is not None and now < until:
+            _release(probes)  # a provider permit taken for a model that is open itself
             return Admission(State.OPEN, until)
         if target.key("tripped") not in found:
             continue
@@ -79,6 +83,7 @@ def _release(probes: Iterable[Target]) -> None:
     cache.delete_many([t.key("probe") for t in probes])
 
 
+@fail_open(lambda *_, **__: None)
 def record_success(admission: Admission) -> None:
     """Close what this request probed and forget the failures it saw."""
     keys = [t.key("failures") for t in admission.failing]
@@ -89,10 +94,18 @@ def record_success(admission: Admission) -> None:
         cache.delete_many(keys)
 
 
+@fail_open(lambda *_, **__: None)
 def record_failure(target: Target, admission: Admission, *, open_for: float | None = None) -> float | None:
     """Count a countable failure; open the target when it trips, when its probe failed, or
     for exactly `open_for` seconds (a 429's Retry-After, or the long period of a credential
-    or unknown-model failure). Returns the end of the open period, if it opened."""
+    or unknown-model failure). Returns the end of the open period, if it opened.
+
+    Failures of requests that were let through before the target opened (in flight, or
+    panic attempts) are not counted while it is open: else a burst of them would reopen it
+    again and again and double its open time each time."""
+    _release([t for t in admission.probes if t != target])  # the other scope proved nothing
+    if _is_open(target):
+        return None
     if open_for is not None:
         return _open(target, seconds=open_for)
     if target in admission.probes:
@@ -102,12 +115,19 @@ def record_failure(target: Target, admission: Admission, *, open_for: float | No
     return None
 
 
+def _is_open(target: Target) -> bool:
+    until = cache.get(target.key("open"))
+    return until is not None and time.time() < until
+
+
+@fail_open(lambda *_, **__: None)
 def release(admission: Admission) -> None:
     """Give back probe permits unused (the call ended in a way that proves nothing: the
     client went away, or a local refusal)."""
     _release(admission.probes)
 
 
+@fail_open(lambda *_, **__: False)
 def is_tripped(target: Target) -> bool:
     """Open, or half-open: not yet proved recovered."""
     return cache.get(target.key("tripped")) is not None
@@ -116,6 +136,7 @@ def is_tripped(target: Target) -> bool:
 def _open(target: Target, *, seconds: float | None = None) -> float:
     if seconds is None:
         k = _count(target.key("openings"), ttl=settings.QF_CB_MAX_OPEN_SECONDS + STALE_S)
+        cache.touch(target.key("openings"), settings.QF_CB_MAX_OPEN_SECONDS + STALE_S)
         base = settings.QF_CB_OPEN_SECONDS * 2 ** (k - 1)
         seconds = min(base, settings.QF_CB_MAX_OPEN_SECONDS) * random.uniform(1 - JITTER, 1 + JITTER)
     seconds = max(seconds, 0.01)

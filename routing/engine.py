@@ -22,6 +22,7 @@ until the first content arrives. Every request that reaches the walk is recorded
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import random
 import time
 import uuid
@@ -133,6 +134,9 @@ async def generate(job: Job) -> Result:
     except asyncio.CancelledError:  # the client went away; the attempts made still count
         await run.record_unserved(GenerationStatus.CLIENT_DISCONNECTED, "client_disconnected")
         raise
+    except Exception:  # a bug must not lose the row of calls already made
+        await run.record_unserved(GenerationStatus.FAILED, "internal_error")
+        raise
     return await run.record_success(entry, completion)
 
 
@@ -142,6 +146,7 @@ class Run:
     def __init__(self, job: Job, snapshot: ConfigSnapshot, resolution: Resolution, modality: str) -> None:
         self.job = job
         self.streaming = False  # set by routing.streaming: reads then wait at most QF_STREAM_IDLE_S
+        self.admission: Admission | None = None  # the committed stream's, settled when it ends
         self.snapshot = snapshot
         self.resolution = resolution
         self.modality = modality
@@ -165,8 +170,14 @@ class Run:
 
     @classmethod
     def _prepare(cls, job: Job) -> Run:
+        try:
+            uuid.UUID(job.request_id)
+        except ValueError:  # Generation.request_id is a UUID; a bad one would lose the row
+            raise QfError("must be a UUID", field="request_id") from None
         prompt = "\n".join(m.content for m in job.messages)
+        snapshot = snapshot_get()
         resolution = resolve_live(
+            snapshot=snapshot,
             persona=job.persona, task=job.task, prompt=prompt, override=job.override,
             may_override=job.may_override, modality=job.modality, strategy=job.strategy,
             requirements=job.requirements, input_tokens=estimate_tokens(prompt),
@@ -183,7 +194,7 @@ class Run:
             validate_params(modality, dict(job.params))
         except ParamError as exc:
             raise QfError(exc.reason, field=f"params.{exc.field}") from None
-        return cls(job, snapshot_get(), resolution, modality)
+        return cls(job, snapshot, resolution, modality)
 
     # ---- the walk ------------------------------------------------------------------
 
@@ -222,7 +233,8 @@ class Run:
             if panic:
                 admission = Admission(State.PROBE, probes=tuple(t for t in targets if circuit.is_tripped(t)))
             else:
-                admission = circuit.admit(targets, request_id=self.job.request_id, probe_ttl=timeout.read or remaining)
+                # The permit lasts as long as the attempt can (R5).
+                admission = circuit.admit(targets, request_id=self.job.request_id, probe_ttl=remaining)
             if admission.state is State.OPEN:
                 self.attempt(model, AttemptOutcome.CIRCUIT_OPEN, error_text="circuit open")
                 self.opened.append((admission.until or time.time(), entry))
@@ -252,6 +264,9 @@ class Run:
                 self.attempt(model, AttemptOutcome.CANCELLED, began=began)
                 raise
             else:
+                if self.streaming:  # the stream has yet to prove itself: keep its failures
+                    self.admission = admission
+                    admission = dataclasses.replace(admission, failing=())
                 circuit.record_success(admission)
                 self.attempt(model, AttemptOutcome.OK, began=began, request_id=_request_id(value))
                 return value
@@ -259,8 +274,7 @@ class Run:
             opened = self.count_failure(error, provider, model, admission, retry)
             if error.category is Category.BAD_REQUEST:
                 raise self._failed(
-                    f"the provider refused the request: {error.message}", 400, "upstream_bad_request",
-                    field=error.param or "messages",
+                    _refusal(error), 400, "upstream_bad_request", field=error.param or "messages",
                 )
             delay = self._backoff(error, model, retry)
             if opened or delay is None or retry == model.max_retries:
@@ -277,13 +291,17 @@ class Run:
         if error.category in NOT_COUNTED:
             circuit.release(admission)
             return False
-        scope = Target("provider", provider.name) if error.connect or error.category is Category.AUTH else Target("model", model.handle)
+        # A credential of the model's own is the model's problem, not the provider's.
+        provider_wide = error.connect or (error.category is Category.AUTH and not model.credential_ref)
+        scope = Target("provider", provider.name) if provider_wide else Target("model", model.handle)
         open_for = None
         if error.category in LONG_OPEN:
             open_for = settings.QF_CB_LONG_OPEN_SECONDS
-            self.record.health[provider.name] = HEALTH[error.category]
+            if provider_wide or error.category is Category.UNKNOWN_MODEL:
+                self.record.health[provider.name] = HEALTH[error.category]
         elif error.category is Category.RATE_LIMITED and error.retry_after is not None and not self._will_wait(error, model, retry):
-            open_for = max(error.retry_after, 1.0)
+            # Exactly what it asks, but a hostile Retry-After cannot shut a model for years.
+            open_for = min(max(error.retry_after, 1.0), settings.QF_CB_LONG_OPEN_SECONDS)
         return circuit.record_failure(scope, admission, open_for=open_for) is not None
 
     def _will_wait(self, error: ProviderError, model: ModelInfo, retry: int) -> bool:
@@ -440,7 +458,7 @@ class Run:
         )
 
     def _final_failure(self) -> GenerationFailed:
-        if self.out_of_time:
+        if self.out_of_time or self.deadline - time.monotonic() < settings.QF_MIN_ATTEMPT_S:
             return self._failed("the request's deadline passed before any model answered", 504, "deadline_exceeded")
         tried = [a for a in self.record.attempts if a.outcome not in (AttemptOutcome.CIRCUIT_OPEN, AttemptOutcome.RATE_LIMITED_LOCALLY)]
         if not tried and self.limited:
@@ -455,6 +473,14 @@ class Run:
                 retry_after=max(soonest - time.time(), 1),
             )
         return self._failed("every model of the chain failed", 502, "upstream_failed")
+
+
+def _refusal(error: ProviderError) -> str:
+    """What the caller is told of an upstream 400: the provider's own reason when it gave
+    one in its error shape; never a raw page (RELIABILITY.md API10, SSRF control 5)."""
+    if "<" in error.message or ">" in error.message:
+        return "the provider refused the request"
+    return f"the provider refused the request: {error.message}"
 
 
 def _request_id(value: object) -> str:

@@ -12,9 +12,12 @@ import time
 
 from django.core.cache import cache
 
+from routing.cacheguard import fail_open
+
 WINDOW_S = 60
 
 
+@fail_open(lambda *_, **__: None)
 def take(name: str, limit_per_minute: int | None) -> float | None:
     """Count one request against `name`. None when admitted (or unlimited), else the
     seconds until the next window."""

@@ -12,7 +12,7 @@ from django.core.cache import cache
 
 from qfweb.errors import QfError
 from routing.choices import Modality
-from routing.config import STRENGTH_NAMES, PersonaProfile, merge_requirements
+from routing.config import STRENGTH_NAMES, ConfigSnapshot, PersonaProfile, merge_requirements
 from routing.detect import TASK_TYPE_REQUIREMENTS, detect_task_type
 from routing.resolve import Resolution, ResolveRequest, resolve
 from routing.snapshot import snapshot_get
@@ -38,6 +38,7 @@ def resolve_live(
     characters: int = 0,
     request_id: str = "",
     explain_only: bool = False,
+    snapshot: ConfigSnapshot | None = None,
 ) -> Resolution:
     """Raises QfError naming the field for input the resolver cannot use. `explain_only`
     (the API's resolve, `qf model show`) reads the round-robin counter without moving it,
@@ -45,7 +46,7 @@ def resolve_live(
     override = _handles(override)
     wanted = _requirements(requirements)
     _check(task, strategy, modality, input_tokens=input_tokens, output_tokens=output_tokens, characters=characters)
-    snapshot = snapshot_get()
+    snapshot = snapshot or snapshot_get()  # the engine passes the one it will run with
     note = None
     if task == AUTO_TASK:
         task = detect_task_type(prompt)

@@ -20,12 +20,16 @@ from typing import Any
 
 from routing import circuit
 from routing.choices import AttemptOutcome, GenerationStatus
-from routing.circuit import Target
+from routing.circuit import Admission, State
 from routing.config import ModelInfo
 from routing.engine import OUTCOMES, GenerationFailed, Job, Result, Run, _ms
 from routing.providers.base import Call, Category, Completion, Delta, ProviderError, StreamInfo
 from routing.recording import awrite
 from routing.resolve import ChainEntry
+
+
+class DeadlineReached(ProviderError):
+    """The request's own deadline ended the stream: no fault of the model's."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -53,6 +57,9 @@ async def open_stream(job: Job) -> LiveStream:
         raise
     except asyncio.CancelledError:
         await run.record_unserved(GenerationStatus.CLIENT_DISCONNECTED, "client_disconnected")
+        raise
+    except Exception:
+        await run.record_unserved(GenerationStatus.FAILED, "internal_error")
         raise
     return LiveStream(run, entry, events, info, first)
 
@@ -90,6 +97,8 @@ class LiveStream:
             self._merge(item)
         self.ttft_ms = _ms(time.monotonic() - run.started) if first else None
         self._relay = self._run()
+        self._started = False
+        self._result: Result | None = None
 
     @property
     def served(self) -> str:
@@ -103,9 +112,13 @@ class LiveStream:
         return self._relay
 
     async def aclose(self) -> None:
+        if not self._started:  # closed before any event was asked for: still stop and record
+            await self._close_upstream()
+            await self._end(GenerationStatus.CLIENT_DISCONNECTED, None)
         await self._relay.aclose()
 
     async def _run(self) -> AsyncIterator[Delta | Finished | Broken]:
+        self._started = True
         record = self.run.record
         record.ttft_ms = self.ttft_ms
         try:
@@ -127,6 +140,11 @@ class LiveStream:
             result = await self._end(GenerationStatus.FAILED_MID_STREAM, error)
             yield Broken(error, result)
             return
+        except Exception:  # a bug: the client still gets its error event, and the row is kept
+            error = ProviderError(Category.BAD_RESPONSE, "internal error while relaying the stream")
+            result = await self._end(GenerationStatus.FAILED_MID_STREAM, error, counted=False)
+            yield Broken(error, result)
+            return
         except (asyncio.CancelledError, GeneratorExit):
             # The client went away: stop the upstream spend first (S6), then the row (S7).
             await self._close_upstream()
@@ -145,7 +163,7 @@ class LiveStream:
             async with asyncio.timeout(max(remaining, 0)):
                 return await anext(self._events)
         except TimeoutError:
-            raise ProviderError(Category.TIMEOUT, "deadline of the request reached mid-stream") from None
+            raise DeadlineReached(Category.TIMEOUT, "deadline of the request reached mid-stream") from None
 
     async def _close_upstream(self) -> None:
         events, self._events = self._events, None
@@ -160,8 +178,11 @@ class LiveStream:
             provider_request_id=info.provider_request_id or self._info.provider_request_id,
         )
 
-    async def _end(self, failure: str | None, error: ProviderError | None) -> Result:
-        """Write the rows, shielded: the client leaving must not cancel the record."""
+    async def _end(self, failure: str | None, error: ProviderError | None, *, counted: bool = True) -> Result:
+        """Settle the breaker and write the rows, once, shielded: the client leaving must
+        not cancel the record."""
+        if self._result is not None:
+            return self._result
         run, record = self.run, self.run.record
         served = record.attempts[-1]  # the attempt that committed
         served.provider_request_id = (self._info.provider_request_id or "")[:200]
@@ -183,10 +204,16 @@ class LiveStream:
             served.outcome = OUTCOMES[error.category]
             served.http_status = error.status
             served.error_text = error.message
-            # A break after commit counts against the model like any countable failure (R1).
-            circuit.record_failure(Target("model", self.model.handle), circuit.Admission(circuit.State.CLOSED))
+            # A break after commit counts like any failure (R1), unless it is our own
+            # deadline or the request's fault.
+            if counted and not isinstance(error, DeadlineReached):
+                provider = run.snapshot.providers[self.model.provider]
+                run.count_failure(error, provider, self.model, Admission(State.CLOSED), self.model.max_retries)
         elif failure is not None:
             served.outcome = AttemptOutcome.CANCELLED
+        elif run.admission is not None:  # finished: now the failures before it are forgotten
+            circuit.record_success(Admission(State.CLOSED, failing=run.admission.failing))
         record.latency_ms = _ms(time.monotonic() - run.started)
+        self._result = run.result(self.entry, completion)
         await asyncio.shield(awrite(record))
-        return run.result(self.entry, completion)
+        return self._result

@@ -14,9 +14,11 @@ class UnsafeURL(ValueError):
 
 def _is_private(address: str) -> bool:
     ip = ipaddress.ip_address(address.split("%", 1)[0])
+    # not is_global also covers the shared address space 100.64/10, where one cloud keeps
+    # its metadata service (100.100.100.200) and which is_private leaves out.
     return (
         ip.is_private or ip.is_loopback or ip.is_link_local or ip.is_unspecified
-        or ip.is_reserved or ip.is_multicast
+        or ip.is_reserved or ip.is_multicast or not ip.is_global
     )
 
 

@@ -73,7 +73,7 @@ class Call:
     messages: tuple[Message, ...]
     params: Mapping[str, Any] = field(default_factory=dict)  # our names, merged and validated
     param_map: Mapping[str, str] = field(default_factory=dict)  # the model's own renames
-    secret: str = ""  # the credential; never logged, scrubbed from every error text
+    secret: str = field(default="", repr=False)  # the credential; never logged, scrubbed from every error text
     timeout: httpx.Timeout = field(default_factory=lambda: httpx.Timeout(60, connect=5))
     request_id: str = ""
     modality: str = "text"  # of the model; the echo provider serves all three

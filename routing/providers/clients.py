@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import re
 import weakref
 
 import httpx
@@ -30,6 +31,7 @@ POOL_LIMITS = httpx.Limits(max_connections=200, max_keepalive_connections=50, ke
 _pools: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, dict[str, tuple[tuple, Adapter]]] = (
     weakref.WeakKeyDictionary()
 )
+PROTECTED_ENV = re.compile(r"^(QF_|DJANGO_|SECRET_KEY|DATABASE_URL|REDIS_URL|CELERY_)")
 _decrypted: dict[str, str] = {}  # ciphertext -> secret, so a call does not pay for Fernet
 
 
@@ -69,10 +71,17 @@ async def aclose_all() -> None:
 
 
 def _close_soon(adapter: Adapter) -> None:
-    if adapter.client is not None:
-        task = asyncio.get_running_loop().create_task(adapter.client.aclose())
+    """Close a replaced client once the requests still using it are over (the deadline)."""
+    if adapter.client is None:
+        return
+    loop = asyncio.get_running_loop()
+
+    def close() -> None:
+        task = loop.create_task(adapter.client.aclose())
         _closing.add(task)
         task.add_done_callback(_closing.discard)
+
+    loop.call_later(settings.QF_REQUEST_DEADLINE_S + 1, close)
 
 
 _closing: set[asyncio.Task] = set()
@@ -84,7 +93,11 @@ def secret_for(provider: ProviderInfo, model: ModelInfo) -> str:
     so no call goes out that can only fail."""
     reference = model.credential_ref or provider.credential_ref
     if reference:
-        secret = os.environ.get(env_var_name(reference), "")
+        name = env_var_name(reference)
+        if PROTECTED_ENV.match(name):
+            # An operator must not be able to send the server's own secrets to a host.
+            raise ProviderError(Category.AUTH, f"credential {reference} names a variable of qfweb's own")
+        secret = os.environ.get(name, "")
         if not secret and KINDS[provider.kind].needs_credential:
             raise ProviderError(Category.AUTH, f"credential {reference} is not set in the environment")
         return secret

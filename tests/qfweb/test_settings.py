@@ -173,6 +173,7 @@ def test_redis_url_switches_the_cache_to_redis(data_dir: Path) -> None:
         "BACKEND": "django.core.cache.backends.redis.RedisCache",
         "LOCATION": "redis://127.0.0.1:6379/3",
         "KEY_PREFIX": "qf-a",
+        "OPTIONS": {"socket_timeout": 0.5, "socket_connect_timeout": 0.5},
     }
 
 

@@ -14,7 +14,7 @@ from routing.providers.base import Message
 from tests.factories import model, provider
 
 SECRET = "sk-test-0123456789abcdefSECRET"
-KEY_VAR = "QF_TEST_PROVIDER_KEY"
+KEY_VAR = "TEST_PROVIDER_KEY"
 # The base URL each wire kind is stored with, relative to the fault server.
 BASE_PATHS = {"openai": "/v1", "anthropic": "", "gemini": "/v1beta", "ollama": "",
               "openai_images": "/v1", "a1111": "", "openai_tts": "/v1", "elevenlabs": ""}

@@ -141,3 +141,39 @@ def test_state_lives_under_documented_cache_keys(clock):
     assert cache.get("cb:model:a:m:open") is not None
     assert cache.get("cb:model:a:m:tripped") is not None
     assert cache.get("cb:model:a:m:openings") == 1
+
+
+def test_a_provider_permit_is_given_back_when_its_model_is_open_itself(clock):
+    """Review finding: a request for an open model held its provider's only probe permit,
+    so the provider's healthy models stayed shut."""
+    clock.move_to(circuit.record_failure(PROVIDER, admit(), open_for=1) + 0.5)
+    circuit.record_failure(MODEL, admit(Target("model", "a:m")), open_for=100)
+    assert admit(PROVIDER, MODEL).state is State.OPEN
+    assert admit(PROVIDER, Target("model", "a:other")).state is State.PROBE
+
+
+def test_failures_of_requests_already_in_flight_do_not_reopen_an_open_circuit(clock):
+    """Review finding: a burst of 30 failures opened the circuit ten times, at 300 s."""
+    admissions = [admit(request_id=f"r{i}") for i in range(30)]
+    ends = [circuit.record_failure(MODEL, a) for a in admissions]
+    assert len([end for end in ends if end]) == 1
+    assert cache.get("cb:model:a:m:openings") == 1
+    assert 27 <= ends[2] - T0 <= 33
+
+
+@override_settings(QF_CB_FAILURES=1)
+def test_a_probe_that_fails_at_the_other_scope_gives_its_permit_back(clock):
+    clock.move_to(fail() + 1)
+    probe = admit()
+    assert probe.probes == (MODEL,)
+    circuit.record_failure(PROVIDER, probe)  # a connection failure: the provider's fault
+    assert admit(MODEL, request_id="next").state is State.PROBE
+
+
+def test_an_unreachable_cache_lets_requests_through(settings):
+    settings.CACHES = {"default": {
+        "BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": "redis://127.0.0.1:1/0",
+        "OPTIONS": {"socket_connect_timeout": 0.2},
+    }}
+    assert admit().state is State.CLOSED
+    assert circuit.record_failure(MODEL, admit()) is None

@@ -12,7 +12,7 @@ from asgiref.sync import sync_to_async
 from django.test import override_settings
 
 from routing import circuit
-from routing.circuit import Target
+from routing.circuit import State, Target
 from routing.engine import GenerationFailed
 from routing.providers.base import Delta
 from routing.streaming import Broken, Finished, open_stream
@@ -93,8 +93,37 @@ async def test_a_break_after_content_ends_with_one_error_event_and_counts(catalo
     generation, attempts = await rows(live.request_id)
     assert generation.status == "failed_mid_stream"
     assert generation.usage_estimated is True and generation.tokens_out == 2  # 8 characters / 4
-    assert attempts[-1].outcome in ("refused", "bad_response") and attempts[-1].error_text
+    assert attempts[-1].outcome == "bad_response" and attempts[-1].error_text
     assert circuit.admit([Target("model", "a:gpt-a")], request_id="x", probe_ttl=1).failing
+
+
+async def test_three_streams_that_break_after_content_open_the_circuit(catalogue, fault):
+    """Review finding: the success at commit used to wipe the count, so a model that
+    always broke mid-stream never tripped (R1, R2)."""
+    fault.program("gpt-a", stream(chunks=("one ", "two"), cut_after=1))
+    for _ in range(3):
+        await drain(await open_stream(job("a:gpt-a", "b:gpt-b")))
+    assert circuit.admit([Target("model", "a:gpt-a")], request_id="x", probe_ttl=1).state is State.OPEN
+    assert (await open_stream(job("a:gpt-a", "b:gpt-b"))).served == "b:gpt-b"
+
+
+@override_settings(QF_CB_FAILURES=1)
+async def test_a_stream_cut_by_the_requests_own_deadline_does_not_count(catalogue, fault):
+    fault.program("gpt-a", stream(chunks=tuple("abcdefghij"), delay=0.3))
+    live = await open_stream(job("a:gpt-a", deadline_s=1.2))
+    _, events = await drain(live)
+    assert isinstance(events[-1], Broken) and events[-1].error.category == "timeout"
+    assert circuit.admit([Target("model", "a:gpt-a")], request_id="x", probe_ttl=1).state is State.CLOSED
+
+
+async def test_a_stream_closed_before_it_is_read_still_closes_upstream_and_records(catalogue, fault):
+    """Review finding: a view cancelled between commit and the first read lost the row."""
+    fault.program("gpt-a", stream(chunks=tuple(f"w{i} " for i in range(50)), delay=0.05))
+    live = await open_stream(job("a:gpt-a"))
+    await live.aclose()
+    assert await sync_to_async(fault.wait_disconnect)("gpt-a", 1.0)
+    generation, attempts = await rows(live.request_id)
+    assert generation.status == "client_disconnected" and attempts[-1].outcome == "cancelled"
 
 
 @override_settings(QF_STREAM_IDLE_S=0.5)

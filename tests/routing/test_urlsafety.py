@@ -17,6 +17,7 @@ from routing.urlsafety import UnsafeURL, check_base_url
         "http://0.0.0.0",
         "http://localhost:11434",
         "http://metadata.google.internal/computeMetadata",
+        "http://100.100.100.200/latest/meta-data",  # shared address space: not is_private
     ],
 )
 def test_it_refuses_private_and_metadata_addresses(url):
