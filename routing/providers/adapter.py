@@ -86,20 +86,11 @@ class Adapter:
     ) -> httpx.Response:
         """POST and read the whole reply; raises ProviderError for any failure, including
         a redirect, which is never followed (RELIABILITY.md, SSRF 3)."""
-        secrets = self.secrets(call)
-        request = self._request(call, url, json_body, params)
-        try:
-            response = await self.client.send(request, stream=True, follow_redirects=False)
-        except httpx.HTTPError as exc:
-            raise transport_error(exc, secrets) from None
-        try:
-            body = await read_capped(response)
-        except httpx.HTTPError as exc:
-            raise transport_error(exc, secrets, reading=True) from None
-        finally:
-            await response.aclose()
-        if response.status_code >= 300:
-            self.raise_for_response(response, body, secrets)
+        async with self.open_stream(call, url, json_body=json_body, params=params) as response:
+            try:
+                await read_capped(response)
+            except httpx.HTTPError as exc:
+                raise transport_error(exc, self.secrets(call), reading=True) from None
         return response
 
     @asynccontextmanager
