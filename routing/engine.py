@@ -213,11 +213,7 @@ class Run:
                 if got is not None:
                     return entry, got
             else:
-                soonest = min(until for until, _ in self.opened)
-                raise self._failed(
-                    "every model of the chain is unavailable (circuit open)", 503, "circuit_open",
-                    retry_after=max(soonest - time.time(), 1),
-                )
+                raise self._all_open()
         raise self._final_failure()
 
     async def _try(self, entry: ChainEntry, start: Callable[[Any, Call], Awaitable[T]], *, panic: bool = False) -> T | None:
@@ -393,7 +389,7 @@ class Run:
             model_id=model.id,
             outcome=str(outcome),
             http_status=error.status if error else None,
-            latency_ms=None if began is None else _ms(time.monotonic() - began),
+            latency_ms=None if began is None else elapsed_ms(time.monotonic() - began),
             error_text=error.message if error else error_text,
             provider_request_id=request_id,
         )
@@ -432,7 +428,7 @@ class Run:
 
     async def record_success(self, entry: ChainEntry, completion: Completion) -> Result:
         record = self.served(entry, completion)
-        record.latency_ms = _ms(time.monotonic() - self.started)
+        record.latency_ms = elapsed_ms(time.monotonic() - self.started)
         await asyncio.shield(awrite(record))
         return self.result(entry, completion)
 
@@ -448,7 +444,7 @@ class Run:
     async def record_unserved(self, status: str, code: str) -> None:
         self.record.status = status
         self.record.error_code = code
-        self.record.latency_ms = _ms(time.monotonic() - self.started)
+        self.record.latency_ms = elapsed_ms(time.monotonic() - self.started)
         await asyncio.shield(awrite(self.record))
 
     def _failed(self, message: str, status: int, code: str, **extra: Any) -> GenerationFailed:
@@ -467,12 +463,15 @@ class Run:
                 retry_after=min(self.limited),
             )
         if not tried and self.opened:
-            soonest = min(until for until, _ in self.opened)
-            return self._failed(
-                "every model of the chain is unavailable (circuit open)", 503, "circuit_open",
-                retry_after=max(soonest - time.time(), 1),
-            )
+            return self._all_open()
         return self._failed("every model of the chain failed", 502, "upstream_failed")
+
+    def _all_open(self) -> GenerationFailed:
+        soonest = min(until for until, _ in self.opened)
+        return self._failed(
+            "every model of the chain is unavailable (circuit open)", 503, "circuit_open",
+            retry_after=max(soonest - time.time(), 1),
+        )
 
 
 def _refusal(error: ProviderError) -> str:
@@ -487,5 +486,5 @@ def _request_id(value: object) -> str:
     return getattr(value, "provider_request_id", "") or ""
 
 
-def _ms(seconds: float) -> int:
+def elapsed_ms(seconds: float) -> int:
     return max(int(seconds * 1000), 0)

@@ -22,7 +22,7 @@ from routing import circuit
 from routing.choices import AttemptOutcome, GenerationStatus
 from routing.circuit import Admission, State
 from routing.config import ModelInfo
-from routing.engine import OUTCOMES, GenerationFailed, Job, Result, Run, _ms
+from routing.engine import OUTCOMES, GenerationFailed, Job, Result, Run, elapsed_ms
 from routing.providers.base import Call, Category, Completion, Delta, ProviderError, StreamInfo
 from routing.recording import awrite
 from routing.resolve import ChainEntry
@@ -92,10 +92,9 @@ class LiveStream:
         self._events = events
         self._first = first
         self._text: list[str] = []
-        self._info = StreamInfo()
-        for item in info:
-            self._merge(item)
-        self.ttft_ms = _ms(time.monotonic() - run.started) if first else None
+        # Each StreamInfo carries all that is known so far (routing.providers.base): keep the last.
+        self._info = info[-1] if info else StreamInfo()
+        self.ttft_ms = elapsed_ms(time.monotonic() - run.started) if first else None
         self._relay = self._run()
         self._started = False
         self._result: Result | None = None
@@ -135,7 +134,7 @@ class LiveStream:
                         self._text.append(event.text)
                         yield event
                 else:
-                    self._merge(event)
+                    self._info = event
         except ProviderError as error:
             result = await self._end(GenerationStatus.FAILED_MID_STREAM, error)
             yield Broken(error, result)
@@ -169,14 +168,6 @@ class LiveStream:
         events, self._events = self._events, None
         if events is not None:
             await events.aclose()
-
-    def _merge(self, info: StreamInfo) -> None:
-        self._info = StreamInfo(
-            tokens_in=info.tokens_in if info.tokens_in is not None else self._info.tokens_in,
-            tokens_out=info.tokens_out if info.tokens_out is not None else self._info.tokens_out,
-            finish_reason=info.finish_reason or self._info.finish_reason,
-            provider_request_id=info.provider_request_id or self._info.provider_request_id,
-        )
 
     async def _end(self, failure: str | None, error: ProviderError | None, *, counted: bool = True) -> Result:
         """Settle the breaker and write the rows, once, shielded: the client leaving must
@@ -213,7 +204,7 @@ class LiveStream:
             served.outcome = AttemptOutcome.CANCELLED
         elif run.admission is not None:  # finished: now the failures before it are forgotten
             circuit.record_success(Admission(State.CLOSED, failing=run.admission.failing))
-        record.latency_ms = _ms(time.monotonic() - run.started)
+        record.latency_ms = elapsed_ms(time.monotonic() - run.started)
         self._result = run.result(self.entry, completion)
         await asyncio.shield(awrite(record))
         return self._result

@@ -33,6 +33,7 @@ _pools: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, dict[str, tuple[tup
 )
 PROTECTED_ENV = re.compile(r"^(QF_|DJANGO_|SECRET_KEY|DATABASE_URL|REDIS_URL|CELERY_)")
 _decrypted: dict[str, str] = {}  # ciphertext -> secret, so a call does not pay for Fernet
+_closing: set[asyncio.Task] = set()  # held so the loop does not drop a closing task
 
 
 def adapter_for(provider: ProviderInfo) -> Adapter:
@@ -82,9 +83,6 @@ def _close_soon(adapter: Adapter) -> None:
         task.add_done_callback(_closing.discard)
 
     loop.call_later(settings.QF_REQUEST_DEADLINE_S + 1, close)
-
-
-_closing: set[asyncio.Task] = set()
 
 
 def secret_for(provider: ProviderInfo, model: ModelInfo) -> str:
