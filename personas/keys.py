@@ -18,10 +18,15 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import TYPE_CHECKING
 
+from asgiref.sync import sync_to_async
+from django.core.cache import cache
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from personas.models import ApiKey
+from routing.access import Caller
+from routing.cacheguard import fail_open
+from routing.snapshot import bump_config_version, config_version
 
 if TYPE_CHECKING:
     from django.contrib.auth.base_user import AbstractBaseUser
@@ -39,6 +44,10 @@ KEY_RE = re.compile(
     rf"[0-9A-Za-z]{{{SECRET_LENGTH}}}(?P<checksum>[0-9A-Za-z]{{{CHECKSUM_LENGTH}}})$"
 )
 KEY_LENGTH = len(KEY_TYPE) + ID_LENGTH + 1 + SECRET_LENGTH + CHECKSUM_LENGTH
+# A verified key's scopes are held this long. Any change to keys, personas or tasks moves the
+# configuration version, which is part of the cache key, so revocation is seen at once.
+CALLER_TTL_S = 60
+LAST_USED_EVERY_S = 60  # last_used_at is written at most once a minute per key
 
 
 @dataclass(frozen=True)
@@ -143,6 +152,8 @@ def api_key_revoke(*, api_key: ApiKey) -> ApiKey:
         ApiKey.objects.filter(pk=api_key.pk, revoked_at__isnull=True).update(
             revoked_at=api_key.revoked_at
         )
+        # update() sends no signal: drop every cached Caller now, not after CALLER_TTL_S.
+        transaction.on_commit(bump_config_version)
     return api_key
 
 
@@ -164,3 +175,83 @@ def api_key_verify(plaintext: str) -> ApiKey | None:
     if api_key.revoked_at is not None:
         return None
     return api_key
+
+
+def caller_for_key(plaintext: str) -> Caller | None:
+    """The Caller an API key stands for, or None. Warm, this is two cache reads and no query;
+    the secret is still checked against the stored hash on every request."""
+    prefix = parse_key(plaintext)
+    if prefix is None:
+        return None
+    caller = _checked(_held(prefix) or _load(prefix), plaintext)
+    if caller is not None and _first_use_this_minute(caller.key_id):
+        _mark_used(caller.key_id)
+    return caller
+
+
+async def acaller_for_key(plaintext: str) -> Caller | None:
+    """caller_for_key for async views: the database is reached only on a cache miss."""
+    prefix = parse_key(plaintext)
+    if prefix is None:
+        return None
+    caller = _checked(_held(prefix) or await sync_to_async(_load)(prefix), plaintext)
+    if caller is not None and _first_use_this_minute(caller.key_id):
+        await sync_to_async(_mark_used)(caller.key_id)
+    return caller
+
+
+def caller_of(api_key: ApiKey) -> Caller:
+    return Caller(
+        key_id=api_key.pk,
+        name=api_key.name,
+        personas=None if api_key.all_personas else frozenset(p.slug for p in api_key.personas.all()),
+        tasks=None if api_key.all_tasks else frozenset(t.name for t in api_key.tasks.all()),
+        may_override=api_key.may_override,
+        may_write=api_key.may_write,
+        rate_limit_rpm=api_key.rate_limit_rpm,
+        monthly_budget=api_key.monthly_budget,
+    )
+
+
+Held = tuple[str, Caller | None]  # (key hash, scopes); ("", None) remembers an unknown prefix
+
+
+def _cache_key(prefix: str) -> str:
+    return f"apikey:{prefix}:{config_version()}"
+
+
+@fail_open(lambda *_: None)
+def _held(prefix: str) -> Held | None:
+    return cache.get(_cache_key(prefix))
+
+
+def _load(prefix: str) -> Held:
+    api_key = (
+        ApiKey.objects.filter(prefix=prefix, revoked_at__isnull=True)
+        .prefetch_related("personas", "tasks")
+        .first()
+    )
+    held = (api_key.key_hash, caller_of(api_key)) if api_key else ("", None)
+    _remember(prefix, held)
+    return held
+
+
+@fail_open(lambda *_: None)
+def _remember(prefix: str, held: Held) -> None:
+    cache.set(_cache_key(prefix), held, timeout=CALLER_TTL_S)
+
+
+def _checked(held: Held, plaintext: str) -> Caller | None:
+    key_hash, caller = held
+    if caller is None or not hmac.compare_digest(key_hash, hash_key(plaintext)):
+        return None
+    return caller
+
+
+@fail_open(lambda *_: False)
+def _first_use_this_minute(key_id: int | None) -> bool:
+    return bool(cache.add(f"apikey:used:{key_id}", 1, timeout=LAST_USED_EVERY_S))
+
+
+def _mark_used(key_id: int | None) -> None:
+    ApiKey.objects.filter(pk=key_id).update(last_used_at=timezone.now())

@@ -45,6 +45,7 @@ class UnknownReference(QfError):
 class FieldErrors(QfError):
     """Every problem found in one entry, so the caller can show them all at once."""
 
+    status = 422  # the request was well formed; what it asks for cannot be stored
     code = "invalid"
 
     def __init__(self, errors: list[QfError]) -> None:
@@ -53,3 +54,23 @@ class FieldErrors(QfError):
 
     def __str__(self) -> str:
         return self.message
+
+
+class RateLimited(QfError):
+    """Too many requests for now: the client may retry after `retry_after` seconds."""
+
+    status = 429
+    code = "rate_limited"
+
+    def __init__(self, message: str, *, retry_after: float, field: str | None = None) -> None:
+        super().__init__(message, field=field)
+        self.retry_after = retry_after
+
+
+class BudgetExceeded(QfError):
+    """The monthly budget is spent: retrying cannot help before the next month, so the
+    response tells SDKs not to (`x-should-retry: false`, honoured by OpenAI's and
+    Anthropic's)."""
+
+    status = 429
+    code = "budget_exceeded"

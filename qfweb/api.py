@@ -1,0 +1,71 @@
+"""The REST API under /api/ (django-ninja): authentication, the error shape, the routers.
+
+Every error is `{"error": {"code", "message", "field", "errors", "request_id", ...}}` with the
+status `qfweb.problems` decides; the request id is also the `X-Request-ID` header.
+"""
+
+from __future__ import annotations
+
+from django.http import Http404, HttpRequest, HttpResponse
+from ninja import NinjaAPI
+from ninja.errors import HttpError, ValidationError
+
+from personas.auth import api_auth
+from qfweb.middleware import request_id_of
+from qfweb.problems import Problem, problem_of
+from qfweb.schemas import errors
+from routing.access import Caller
+from routing.schemas import CallerOut
+
+api = NinjaAPI(
+    title="qfweb",
+    version="1",
+    description=(
+        "Run generations as a persona or for a task, explain which models serve them, manage "
+        "the store and read usage. Authenticate with `Authorization: Bearer qf_...`."
+    ),
+    urls_namespace="api",
+    auth=api_auth,
+    docs_url="/docs",
+    openapi_url="/openapi.json",
+)
+
+
+def render_problem(request: HttpRequest, problem: Problem) -> HttpResponse:
+    body: dict = {
+        "code": problem.code,
+        "message": problem.message,
+        "field": problem.field,
+        "errors": [{"field": f, "message": m} for f, m in problem.errors],
+        "request_id": problem.request_id or request_id_of(request),
+    }
+    if problem.retry_after is not None:
+        body["retry_after"] = problem.retry_after
+    if problem.attempts is not None:
+        body["attempts"] = [
+            {"position": a.position, "model": a.handle, "outcome": a.outcome,
+             "http_status": a.http_status, "latency_ms": a.latency_ms}
+            for a in problem.attempts
+        ]
+    response = api.create_response(request, {"error": body}, status=problem.status)
+    for name, value in problem.headers.items():
+        response[name] = value
+    return response
+
+
+def on_error(request: HttpRequest, exc: Exception) -> HttpResponse:
+    return render_problem(request, problem_of(exc))
+
+
+# ninja registers its own handlers for these; the lookup goes by the exception's MRO.
+for _error in (Exception, Http404, HttpError, ValidationError):
+    api.add_exception_handler(_error, on_error)
+
+
+@api.get("/me", response={200: CallerOut, **errors()}, tags=["keys"], summary="What this key may do")
+def me(request: HttpRequest) -> Caller:
+    return request.auth
+
+
+api.add_router("/", "personas.api.router")
+api.add_router("/", "routing.api.router")

@@ -1,0 +1,34 @@
+"""The /api/ root: the OpenAPI document, authentication and the error shape."""
+from __future__ import annotations
+
+import pytest
+
+from tests.factories import bearer, issue_key
+
+
+def test_it_serves_the_openapi_document(client):
+    response = client.get("/api/openapi.json")
+    assert response.status_code == 200
+    assert response.json()["info"]["title"] == "qfweb"
+
+
+@pytest.mark.django_db
+def test_it_gives_the_same_401_for_missing_malformed_and_unknown_keys(client):
+    bodies = []
+    for headers in ({}, bearer("nonsense"), bearer("qf_AAAAAAAA_" + "a" * 38)):
+        response = client.get("/api/me", **headers)
+        assert response.status_code == 401
+        assert response["X-Request-ID"]
+        body = response.json()["error"]
+        bodies.append((body["code"], body["message"], body["field"]))
+    assert len(set(bodies)) == 1
+
+
+@pytest.mark.django_db
+def test_it_tells_a_key_its_scopes(client, store):
+    key = issue_key(personas=("scene_smith",), may_write=True)
+    response = client.get("/api/me", **bearer(key))
+    assert response.status_code == 200, response.content
+    body = response.json()
+    assert body["personas"] == ["scene_smith"] and body["tasks"] == []
+    assert body["may_write"] and not body["may_override"] and not body["is_staff"]
