@@ -54,7 +54,7 @@ class StaffSessionAuth(APIKeyCookie):
     def authenticate(self, request: HttpRequest, key: str | None) -> Caller | None:
         user = request.user
         if user.is_authenticated and user.is_active and user.is_staff:
-            return Caller.staff(user.get_username())
+            return Caller.staff(user.get_username(), superuser=user.is_superuser)
         return None
 
 

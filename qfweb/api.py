@@ -12,7 +12,7 @@ from ninja.errors import HttpError, ValidationError
 
 from personas.auth import api_auth
 from qfweb.middleware import request_id_of
-from qfweb.problems import Problem, problem_of
+from qfweb.problems import Problem, api_body, problem_of
 from qfweb.schemas import errors
 from routing.access import Caller
 from routing.schemas import CallerOut
@@ -32,22 +32,7 @@ api = NinjaAPI(
 
 
 def render_problem(request: HttpRequest, problem: Problem) -> HttpResponse:
-    body: dict = {
-        "code": problem.code,
-        "message": problem.message,
-        "field": problem.field,
-        "errors": [{"field": f, "message": m} for f, m in problem.errors],
-        "request_id": problem.request_id or request_id_of(request),
-    }
-    if problem.retry_after is not None:
-        body["retry_after"] = problem.retry_after
-    if problem.attempts is not None:
-        body["attempts"] = [
-            {"position": a.position, "model": a.handle, "outcome": a.outcome,
-             "http_status": a.http_status, "latency_ms": a.latency_ms}
-            for a in problem.attempts
-        ]
-    response = api.create_response(request, {"error": body}, status=problem.status)
+    response = api.create_response(request, api_body(problem, request_id_of(request)), status=problem.status)
     for name, value in problem.headers.items():
         response[name] = value
     return response

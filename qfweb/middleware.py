@@ -1,19 +1,21 @@
-"""Every response carries the id of its request (`X-Request-ID`), made here, never taken
-from the client: the generation rows, logs and error bodies are found by it."""
+"""Middleware of our own; every one is async-capable, so the async API views run on the
+server's event loop with no thread hop (STACK B1)."""
 
 from __future__ import annotations
 
 import uuid
 from collections.abc import Callable
 
-from asgiref.sync import iscoroutinefunction, markcoroutinefunction
+from asgiref.sync import iscoroutinefunction, markcoroutinefunction, sync_to_async
 from django.http import HttpRequest, HttpResponseBase
+from whitenoise.middleware import WhiteNoiseMiddleware
 
 REQUEST_ID_HEADER = "X-Request-ID"
 
 
 class RequestIdMiddleware:
-    """Async-capable, so it adds no thread hop in front of the async API views (STACK B1)."""
+    """Every response carries the id of its request (`X-Request-ID`), made here, never taken
+    from the client: the generation rows, logs and error bodies are found by it."""
 
     sync_capable = True
     async_capable = True
@@ -45,3 +47,34 @@ def request_id_of(request: HttpRequest) -> str:
     if not hasattr(request, "request_id"):
         request.request_id = uuid.uuid4().hex
     return request.request_id
+
+
+class StaticFilesMiddleware(WhiteNoiseMiddleware):
+    """WhiteNoise, made async-capable. WhiteNoise 6 is sync-only, and one sync middleware
+    makes Django run everything below it, the async API views included, in a worker thread
+    on an event loop of its own (STACK B1): a thread per request, and a stream's background
+    work tied to a loop that ends with the view."""
+
+    sync_capable = True
+    async_capable = True
+
+    def __init__(self, get_response: Callable) -> None:
+        super().__init__(get_response)
+        self.is_async = iscoroutinefunction(get_response)
+        if self.is_async:
+            markcoroutinefunction(self)
+
+    def __call__(self, request: HttpRequest) -> HttpResponseBase:
+        if self.is_async:
+            return self.__acall__(request)
+        return super().__call__(request)
+
+    async def __acall__(self, request: HttpRequest) -> HttpResponseBase:
+        # Finding a file may touch the disk (autorefresh in development): off the loop then.
+        if self.autorefresh:
+            static_file = await sync_to_async(self.find_file)(request.path_info)
+        else:
+            static_file = self.files.get(request.path_info)
+        if static_file is not None:
+            return await sync_to_async(self.serve)(static_file, request)
+        return await self.get_response(request)

@@ -42,6 +42,30 @@ class Problem:
         return headers
 
 
+def api_body(problem: Problem, request_id: str) -> dict:
+    """The /api/ error body: `{"error": {...}}`."""
+    body: dict = {
+        "code": problem.code,
+        "message": problem.message,
+        "field": problem.field,
+        "errors": [{"field": f, "message": m} for f, m in problem.errors],
+        "request_id": problem.request_id or request_id,
+    }
+    if problem.retry_after is not None:
+        body["retry_after"] = problem.retry_after
+    if problem.attempts is not None:
+        body["attempts"] = [attempt_body(a) for a in problem.attempts]
+    return {"error": body}
+
+
+def attempt_body(attempt: AttemptRecord) -> dict:
+    """An attempt as clients see it: no upstream text (RELIABILITY.md SSRF control 5)."""
+    return {
+        "position": attempt.position, "model": attempt.handle, "outcome": attempt.outcome,
+        "http_status": attempt.http_status, "latency_ms": attempt.latency_ms,
+    }
+
+
 def problem_of(exc: Exception) -> Problem:
     if isinstance(exc, FieldErrors):
         errors = tuple((e.field, e.message) for e in exc.errors)

@@ -78,7 +78,7 @@ INSTALLED_APPS = [
 MIDDLEWARE = [
     "qfweb.middleware.RequestIdMiddleware",
     "django.middleware.security.SecurityMiddleware",
-    "whitenoise.middleware.WhiteNoiseMiddleware",
+    "qfweb.middleware.StaticFilesMiddleware",  # WhiteNoise, async-capable
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
@@ -272,5 +272,9 @@ QF_MIN_ATTEMPT_S = env.float("QF_MIN_ATTEMPT_S", 1.0, minimum=0.0)
 QF_CONNECT_TIMEOUT_S = env.float("QF_CONNECT_TIMEOUT_S", 5.0, minimum=0.01)
 # Silence between stream chunks longer than this is a mid-stream failure (S4).
 QF_STREAM_IDLE_S = env.float("QF_STREAM_IDLE_S", 60.0, minimum=0.01)
+# A stream's status is sent with its first content; a model silent longer than this gets the
+# response committed anyway, kept alive with `: ping` comments every QF_STREAM_PING_S (S3).
+QF_STREAM_COMMIT_TIMEOUT = env.float("QF_STREAM_COMMIT_TIMEOUT", 15.0, minimum=0.01)
+QF_STREAM_PING_S = env.float("QF_STREAM_PING_S", 15.0, minimum=0.01)
 # Upstream calls ignore HTTP(S)_PROXY unless told: a proxy would see every provider key.
 QF_UPSTREAM_TRUST_ENV = env.bool("QF_UPSTREAM_TRUST_ENV", False)

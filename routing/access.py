@@ -24,10 +24,14 @@ class Caller:
     rate_limit_rpm: int | None = None
     monthly_budget: Decimal | None = None
     is_staff: bool = False
+    is_superuser: bool = False  # only a superuser may let a provider reach private networks
 
     @classmethod
-    def staff(cls, username: str) -> Caller:
-        return cls(key_id=None, name=username, may_override=True, may_write=True, is_staff=True)
+    def staff(cls, username: str, *, superuser: bool = False) -> Caller:
+        return cls(
+            key_id=None, name=username, may_override=True, may_write=True, is_staff=True,
+            is_superuser=superuser,
+        )
 
     def sees_persona(self, slug: str) -> bool:
         return self.personas is None or slug in self.personas

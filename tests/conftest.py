@@ -249,3 +249,13 @@ def fault():
 
     with FaultServer() as server:
         yield server
+
+
+@pytest.fixture
+def gateway(fault, monkeypatch, transactional_db):
+    """tests/gateway_setup.py's store on the fault server, its provider key in the environment."""
+    from tests.gateway_setup import build_gateway
+    from tests.routing.engine_setup import KEY_VAR, SECRET
+
+    monkeypatch.setenv(KEY_VAR, SECRET)
+    return build_gateway(fault.url)

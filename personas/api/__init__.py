@@ -2,4 +2,8 @@
 
 from ninja import Router
 
+from personas.api import generate, keys, personas, scenarios
+
 router = Router()
+for module in (generate, personas, scenarios, keys):
+    router.add_router("", module.router)

@@ -2,4 +2,8 @@
 
 from ninja import Router
 
+from routing.api import catalog, tasks, usage
+
 router = Router()
+for module in (catalog, tasks, usage):
+    router.add_router("", module.router)

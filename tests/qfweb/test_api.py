@@ -32,3 +32,16 @@ def test_it_tells_a_key_its_scopes(client, store):
     body = response.json()
     assert body["personas"] == ["scene_smith"] and body["tasks"] == []
     assert body["may_write"] and not body["may_override"] and not body["is_staff"]
+
+
+def test_every_middleware_is_async_capable(settings):
+    """One sync middleware would put every async view in a thread of its own (STACK B1)."""
+    from django.utils.module_loading import import_string
+
+    sync_only = [m for m in settings.MIDDLEWARE if not getattr(import_string(m), "async_capable", False)]
+    assert sync_only == []
+
+
+def test_static_files_are_still_served(client, settings):
+    response = client.get(settings.STATIC_URL + "admin/css/base.css")
+    assert response.status_code == 200
