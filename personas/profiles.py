@@ -48,6 +48,10 @@ def profiles_build(version: int = 0) -> MappingProxyType[str, PersonaProfile]:
 _profiles = PerProcess(profiles_build)
 
 
+def profiles_all() -> MappingProxyType[str, PersonaProfile]:
+    return _profiles.get()
+
+
 def profile_get(slug: str) -> PersonaProfile:
     profile = _profiles.get().get(slug)
     if profile is None:

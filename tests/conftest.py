@@ -259,3 +259,28 @@ def gateway(fault, monkeypatch, transactional_db):
 
     monkeypatch.setenv(KEY_VAR, SECRET)
     return build_gateway(fault.url)
+
+
+@pytest.fixture
+def live_url(transactional_db):
+    """qfweb's ASGI application under a real uvicorn on 127.0.0.1, in a thread of this
+    process (so it shares the test database), for clients that need a real server."""
+    import threading
+    import time
+
+    import uvicorn
+
+    from qfweb.asgi import application
+
+    config = uvicorn.Config(application, host="127.0.0.1", port=0, lifespan="off", log_level="warning")
+    server = uvicorn.Server(config)
+    thread = threading.Thread(target=server.run, name="live-qfweb", daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 10
+    while not server.started:
+        assert thread.is_alive() and time.monotonic() < deadline, "uvicorn did not start"
+        time.sleep(0.01)
+    port = server.servers[0].sockets[0].getsockname()[1]
+    yield f"http://127.0.0.1:{port}"
+    server.should_exit = True
+    thread.join(timeout=10)
