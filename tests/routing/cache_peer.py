@@ -25,9 +25,17 @@ def main(action: str, *args: str) -> object:
         scope, name, times = args
         target = circuit.Target(scope, name)
         return [circuit.record_failure(target, circuit.admit([target], request_id="peer", probe_ttl=5)) for _ in range(int(times))]
-    if action == "take":  # name limit count
-        name, limit, count = args
-        return sum(ratelimit.take(name, int(limit)) is None for _ in range(int(count)))
+    if action == "take":  # name limit count [interval]: how many were admitted
+        name, limit, count, *pace = args
+        interval = float(pace[0]) if pace else 0.0
+        if interval:  # a race with the test: say we are ready, start when it says go
+            print("ready", flush=True)
+            sys.stdin.readline()
+        admitted = 0
+        for _ in range(int(count)):
+            admitted += ratelimit.take(name, int(limit)) is None
+            time.sleep(interval)  # paced like requests, so another process interleaves
+        return admitted
     raise SystemExit(f"unknown action {action}")
 
 
