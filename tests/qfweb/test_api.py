@@ -45,3 +45,23 @@ def test_every_middleware_is_async_capable(settings):
 def test_static_files_are_still_served(client, settings):
     response = client.get(settings.STATIC_URL + "admin/css/base.css")
     assert response.status_code == 200
+
+
+@pytest.mark.django_db
+def test_an_unexpected_error_is_a_generic_500_with_the_request_id(client, store, settings, monkeypatch):
+    """RELIABILITY.md required test 29, second half: no stack trace, no secret, DEBUG off."""
+    import personas.api.generate
+
+    def broken(**_):
+        raise RuntimeError("database password is sk-live-abcdefghijklmnop")
+
+    settings.DEBUG = False
+    monkeypatch.setattr(personas.api.generate, "resolve_live", broken)
+    key = issue_key(personas=("scene_smith",))
+    response = client.get("/api/personas/scene_smith/resolve", **bearer(key))
+    assert response.status_code == 500
+    error = response.json()["error"]
+    assert error["code"] == "internal_error"
+    assert error["request_id"] == response["X-Request-ID"]
+    assert "Traceback" not in response.content.decode() and "sk-live" not in response.content.decode()
+    assert "password" not in response.content.decode()

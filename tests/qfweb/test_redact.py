@@ -41,3 +41,21 @@ def test_the_logging_filter_masks_formatted_messages(caplog):
         logger.info("calling with %s", "Bearer sk-live-abcdefghijklmnop")
     assert "sk-live" not in caplog.text
     assert MASK in caplog.text
+
+
+def test_the_logging_filter_masks_keys_in_tracebacks():
+    import io
+
+    stream = io.StringIO()
+    handler = logging.StreamHandler(stream)
+    handler.addFilter(RedactingFilter())
+    logger = logging.getLogger("qf.test.tb")
+    logger.addHandler(handler)
+    try:
+        raise RuntimeError("upstream refused sk-live-abcdefghijklmnop")
+    except RuntimeError:
+        logger.exception("call failed")
+    finally:
+        logger.removeHandler(handler)
+    assert "Traceback" in stream.getvalue() and "RuntimeError" in stream.getvalue()
+    assert "sk-live" not in stream.getvalue()
