@@ -7,15 +7,18 @@ change is `persona_apply(data=change.snapshot, ...)`.
 
 from __future__ import annotations
 
+import random
+import secrets
 from collections.abc import Mapping
 from typing import Any
 
 from django.db import transaction
+from django.utils import timezone
 
 from personas.history import persona_record_change, persona_snapshot
 from personas.modality import detect_modality
 from personas.models import Persona, PersonaFallback, PersonaTaskOverride, Scenario, ScenarioModel
-from qfweb.errors import QfError
+from qfweb.errors import Conflict, QfError
 from routing.choices import Modality
 from routing.models import Model
 from routing.providers import KINDS
@@ -259,3 +262,47 @@ def _check_sum(target: dict[str, Any], problems: Problems) -> None:
     elif total != size:
         message = f"scenario {target['name']} assigns {total} agents, but its group_size is {size}"
         problems.add("distribution", message)
+
+
+@transaction.atomic
+def scenario_delete(*, scenario: Scenario) -> None:
+    """Delete a scenario with its distribution (nothing else refers to a scenario)."""
+    scenario.delete()
+
+
+SEED_BITS = 63  # any seed drawn fits Scenario.last_seed, a signed 64-bit column
+MAX_AGENTS = 100_000  # an assignment is built, stored and sent whole
+
+
+@transaction.atomic
+def scenario_assign(*, scenario: Scenario, seed: int | None = None) -> dict[str, Any]:
+    """Give agents 1..group_size one model each, as many agents per model as the distribution
+    says, in the order `random.Random(seed)` shuffles them into; a seed is drawn when none is
+    given. The same seed over the same distribution gives the same assignment. The result is
+    stored on the scenario and returned as {"scenario", "seed", "assigned_at", "assignment":
+    [{"agent", "model"}, ...]}; Conflict when the counts do not add up to the group size
+    or the group is larger than MAX_AGENTS."""
+    rows = scenario.distribution.select_related("model__provider")
+    # Sorted by handle: the shuffled list must not depend on row ids, which change each
+    # time scenario_apply rewrites the distribution.
+    counts = sorted((row.model.handle, row.count) for row in rows)
+    total = sum(count for _, count in counts)
+    if total != scenario.group_size:
+        size = scenario.group_size
+        message = f"scenario {scenario.name} assigns {total} agents, but its group_size is {size}"
+        raise Conflict(message, field="distribution")
+    if total > MAX_AGENTS:
+        raise Conflict(f"at most {MAX_AGENTS} agents can be assigned at once", field="group_size")
+    pool = [handle for handle, count in counts for _ in range(count)]
+    if seed is None:
+        seed = secrets.randbits(SEED_BITS)
+    random.Random(seed).shuffle(pool)
+    scenario.last_seed, scenario.assigned_at = seed, timezone.now()
+    scenario.last_assignment = [{"agent": n, "model": h} for n, h in enumerate(pool, start=1)]
+    scenario.save(update_fields=["last_seed", "last_assignment", "assigned_at"])
+    return {
+        "scenario": scenario.name,
+        "seed": seed,
+        "assigned_at": scenario.assigned_at,
+        "assignment": scenario.last_assignment,
+    }

@@ -8,6 +8,8 @@ import logging
 import math
 from dataclasses import dataclass
 
+from django.conf import settings
+from django.core.exceptions import RequestDataTooBig
 from django.http import Http404
 from ninja.errors import AuthenticationError, HttpError
 from ninja.errors import ValidationError as NinjaValidationError
@@ -95,6 +97,9 @@ def problem_of(exc: Exception) -> Problem:
         return Problem(exc.status_code, code, exc.message)
     if isinstance(exc, Http404):
         return Problem(404, "not_found", "no such resource")
+    if isinstance(exc, RequestDataTooBig):
+        limit = settings.DATA_UPLOAD_MAX_MEMORY_SIZE
+        return Problem(413, "too_large", f"the request body is larger than {limit} bytes")
     logger.exception("unexpected error in an API view", exc_info=exc)
     return Problem(500, "internal_error", "internal error; quote the request id when reporting it")
 

@@ -29,7 +29,9 @@ class ErrorOut(Schema):
     error: ErrorBody
 
 
-ALWAYS = (401, 422, 429)  # a bad key, a bad parameter, too many failed authentications
+# A bad key, a body over DATA_UPLOAD_MAX_MEMORY_SIZE, a bad parameter, too many failed
+# authentications: any operation can answer these.
+ALWAYS = (401, 413, 422, 429)
 
 
 def errors(*statuses: int) -> dict[int, Any]:

@@ -10,12 +10,16 @@ from pydantic import ConfigDict, Field
 from routing.choices import Strategy
 from routing.schemas import AttemptOut
 
+# Characters a message may hold: even written as JSON escapes (6 bytes each) it stays under
+# the default body cap (QF_MAX_REQUEST_BYTES), so an over-long field is named (422), not 413.
+MAX_TEXT = 300_000
+
 
 class MessageIn(Schema):
     model_config = ConfigDict(extra="forbid")
 
     role: Literal["system", "user", "assistant"]
-    content: str = Field(max_length=1_000_000)
+    content: str = Field(max_length=MAX_TEXT)
 
 
 class AskIn(Schema):
@@ -24,9 +28,9 @@ class AskIn(Schema):
 
     model_config = ConfigDict(extra="forbid")
 
-    prompt: str | None = Field(None, max_length=1_000_000, description="The user's message.")
+    prompt: str | None = Field(None, max_length=MAX_TEXT, description="The user's message.")
     messages: list[MessageIn] | None = Field(None, description="Instead of prompt: the conversation.")
-    system: str | None = Field(None, max_length=100_000, description="Instead of the persona's system prompt.")
+    system: str | None = Field(None, max_length=MAX_TEXT, description="Instead of the persona's system prompt.")
     params: dict[str, Any] = Field(default_factory=dict, description="temperature, max_tokens, ...: win over every default.")
     override: list[str] = Field(default_factory=list, max_length=20, description="provider:model handles, tried first.")
     strategy: Strategy | None = None

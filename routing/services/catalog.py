@@ -5,11 +5,14 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
+from django.core.exceptions import ImproperlyConfigured
 from django.db import models, transaction
 from django.db.models import ProtectedError
+from django.utils import timezone
 
+from qfweb.crypto import encrypt
 from qfweb.errors import Conflict, UnknownReference
-from routing.models import Capability, Model, ModelCapability, Provider
+from routing.models import Capability, Model, ModelCapability, Provider, Task
 from routing.providers import KINDS
 from routing.selectors import provider_find, provider_names_taken
 from routing.services.base import (
@@ -58,10 +61,15 @@ CAPABILITY_FIELDS = ("category", "description")
 
 @transaction.atomic
 def provider_upsert(
-    *, name: str, data: Mapping[str, Any], defaults: Mapping[str, Any] | None = None
+    *,
+    name: str,
+    data: Mapping[str, Any],
+    defaults: Mapping[str, Any] | None = None,
+    secret: str | None = None,
 ) -> Upserted[Provider]:
     """Create or update a provider found by name or alias. `default_model` is a model name at
-    this provider. The stored secret (credential_encrypted) is never touched here."""
+    this provider. The stored secret changes only through `secret`: a string is stored
+    encrypted, "" removes it, None keeps it (a changed base_url still drops it, Provider.save)."""
     problems = Problems()
     problems.unknown_keys(data, PROVIDER_FIELDS)
     try:
@@ -72,6 +80,8 @@ def provider_upsert(
         if not data.get("kind"):
             problems.add("kind", f"a new provider needs a kind (one of: {', '.join(KINDS)})")
     changed = assign_fields(provider, data, PROVIDER_PLAIN, problems)
+    if secret is not None:
+        changed |= _set_secret(provider, secret, problems)
     if "aliases" in data:
         _check_aliases(provider, problems)
     if "default_model" in data:
@@ -90,6 +100,20 @@ def _check_aliases(provider: Provider, problems: Problems) -> None:
         if alias in taken or alias == provider.name:
             owner = taken.get(alias, provider.name)
             problems.add("aliases", f"{alias!r} is already the name or an alias of {owner}")
+
+
+def _set_secret(provider: Provider, secret: str, problems: Problems) -> bool:
+    if not secret:
+        changed = bool(provider.credential_encrypted)
+        provider.credential_encrypted, provider.credential_set_at = "", None
+        return changed
+    try:
+        provider.credential_encrypted = encrypt(secret)
+    except ImproperlyConfigured as exc:
+        problems.add("credential", f"{exc}. Or use a ${{ENV_VAR}} credential reference instead.")
+        return False
+    provider.credential_set_at = timezone.now()
+    return True
 
 
 def _set_default_model(provider: Provider, name: Any, problems: Problems) -> bool:
@@ -209,3 +233,7 @@ def provider_delete(*, provider: Provider) -> None:
 
 def capability_delete(*, capability: Capability) -> None:
     _delete(capability, f"capability {capability.name}")
+
+
+def task_delete(*, task: Task) -> None:
+    _delete(task, f"task {task.name}")

@@ -75,3 +75,12 @@ def test_the_docs_are_served_offline(client):
     assert response.status_code == 200
     sources = re.findall(r'(?:src|href)="([^"]+)"', response.content.decode())
     assert sources and all(not s.startswith(("http:", "https:", "//")) for s in sources), sources
+
+
+@pytest.mark.django_db
+def test_a_body_over_the_size_cap_is_413_not_500(client, settings):
+    settings.DATA_UPLOAD_MAX_MEMORY_SIZE = 1024
+    key = issue_key(all_personas=True)
+    response = client.post("/api/generate", {"prompt": "x" * 4096}, content_type="application/json", **bearer(key))
+    assert response.status_code == 413
+    assert response.json()["error"]["code"] == "too_large"

@@ -20,6 +20,7 @@ SUBCOMMANDS = {
     "demo": "qfweb.cli.demo",
     "model": "qfweb.cli.model",
     "generate": "qfweb.cli.generate",
+    "key": "qfweb.cli.key",
 }
 
 
