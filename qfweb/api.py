@@ -38,6 +38,11 @@ def render_problem(request: HttpRequest, problem: Problem) -> HttpResponse:
     return response
 
 
+def not_found(request: HttpRequest, rest: str = "") -> HttpResponse:
+    """A path under /api/ that names no operation: JSON, like every answer here."""
+    return render_problem(request, Problem(404, "not_found", "no such operation"))
+
+
 def on_error(request: HttpRequest, exc: Exception) -> HttpResponse:
     return render_problem(request, problem_of(exc))
 

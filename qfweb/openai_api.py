@@ -54,6 +54,11 @@ for _error in (Exception, Http404, HttpError, ValidationError):
     openai_api.add_exception_handler(_error, on_error)
 
 
+def not_found(request: HttpRequest, rest: str = "") -> HttpResponse:
+    """A path under /v1/ that qfweb does not serve: an OpenAI-shaped 404."""
+    return on_error(request, NotFound("qfweb does not serve this endpoint", code="unknown_url"))
+
+
 def _ask(model: str, messages: tuple[Message, ...], params: dict, modality: str | None = None) -> Ask:
     kind, _, name = model.partition(":")
     if kind == "persona" and name:

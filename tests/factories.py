@@ -15,6 +15,10 @@ def model(prov: Provider, name: str = "gpt-4o", **fields: Any) -> Model:
     return Model.objects.create(provider=prov, name=name, **fields)
 
 
+# Fields no API input may set (RELIABILITY.md required test 23: mass assignment).
+PROTECTED = ["hashed_key", "prefix", "usage", "health_state", "is_staff", "credential_encrypted", "id"]
+
+
 def bearer(plaintext: str) -> dict[str, str]:
     """Test-client keyword arguments that authenticate with an API key."""
     return {"HTTP_AUTHORIZATION": f"Bearer {plaintext}"}

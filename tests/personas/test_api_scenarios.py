@@ -9,21 +9,12 @@ import pytest
 
 from personas.models import Scenario, ScenarioModel
 from personas.services import scenario_snapshot
+from tests.factories import PROTECTED as COMMON_PROTECTED
 from tests.factories import bearer, issue_key
 
 pytestmark = pytest.mark.django_db
 JSON = "application/json"
-PROTECTED = [
-    "hashed_key",
-    "prefix",
-    "usage",
-    "health_state",
-    "is_staff",
-    "credential_encrypted",
-    "id",
-    "last_seed",
-    "last_assignment",
-]
+PROTECTED = [*COMMON_PROTECTED, "last_seed", "last_assignment"]
 
 
 @pytest.fixture

@@ -84,3 +84,13 @@ def test_a_body_over_the_size_cap_is_413_not_500(client, settings):
     response = client.post("/api/generate", {"prompt": "x" * 4096}, content_type="application/json", **bearer(key))
     assert response.status_code == 413
     assert response.json()["error"]["code"] == "too_large"
+
+
+@pytest.mark.parametrize(
+    ("path", "shape"),
+    [("/api/no/such/thing", "code"), ("/api/personas/x/nothing%0Ahere", "code"), ("/v1/embeddings", "type")],
+)
+def test_a_path_under_the_apis_that_names_nothing_is_a_json_404(client, path, shape):
+    response = client.post(path, {}, content_type="application/json")
+    assert response.status_code == 404
+    assert shape in response.json()["error"]

@@ -9,19 +9,10 @@ from django.test import Client
 
 from qfweb.crypto import decrypt
 from routing.models import Capability, Model, ModelCapability, Provider
-from tests.factories import bearer, issue_key
+from tests.factories import PROTECTED, bearer, issue_key
 
 pytestmark = pytest.mark.django_db
 JSON = "application/json"
-PROTECTED = [
-    "hashed_key",
-    "prefix",
-    "usage",
-    "health_state",
-    "is_staff",
-    "credential_encrypted",
-    "id",
-]
 SECRET = "sk-live-0123456789abcdefSECRET"
 
 

@@ -7,19 +7,10 @@ import pytest
 from django.test import Client
 
 from routing.models import Default, Task
-from tests.factories import bearer, issue_key
+from tests.factories import PROTECTED, bearer, issue_key
 
 pytestmark = pytest.mark.django_db
 JSON = "application/json"
-PROTECTED = [
-    "hashed_key",
-    "prefix",
-    "usage",
-    "health_state",
-    "is_staff",
-    "credential_encrypted",
-    "id",
-]
 
 
 @pytest.fixture
