@@ -10,9 +10,10 @@ from pydantic import ConfigDict, Field
 from routing.choices import Strategy
 from routing.schemas import AttemptOut
 
-# Characters a message may hold: even written as JSON escapes (6 bytes each) it stays under
-# the default body cap (QF_MAX_REQUEST_BYTES), so an over-long field is named (422), not 413.
-MAX_TEXT = 300_000
+# Characters a message may hold: even written as JSON escapes (12 bytes for a character
+# outside the BMP, as a surrogate pair) one such field stays under the default body cap
+# (QF_MAX_REQUEST_BYTES, 2.5 MiB), so an over-long field is named (422), not refused whole (413).
+MAX_TEXT = 200_000
 
 
 class MessageIn(Schema):
