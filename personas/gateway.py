@@ -3,8 +3,8 @@ OWASP API1 and API4). Both APIs (/api/ and /v1/) come through here, so the check
 same everywhere, and all of them happen before any provider is called:
 
 1. scope: the persona and the task must be in the key's scope (403 naming which), an
-   override needs the override scope (403) and may name only configured, enabled models
-   (422: never a URL, RELIABILITY.md SSRF control 1);
+   override and `params.custom` need the override scope (403), and an override may name
+   only configured, enabled models (never a URL, RELIABILITY.md SSRF control 1);
 2. the key's request rate (429 with Retry-After);
 3. the key's monthly budget (429 with `x-should-retry: false`).
 """
@@ -52,6 +52,9 @@ def job_for(caller: Caller, ask: Ask, *, request_id: str) -> Job:
         _check_task(caller, ask.task)
     if ask.override:
         require_override(caller)
+    if "custom" in ask.params and not caller.may_override:
+        # custom goes upstream as it is: it could name another model or replace the messages.
+        raise Forbidden("params.custom needs a key with the override scope", field="params.custom")
     if profile is None and not ask.task and not ask.override:
         raise QfError("name a persona, a task or a model", field="persona")
     job = Job(

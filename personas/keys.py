@@ -226,19 +226,22 @@ def _held(prefix: str) -> Held | None:
 
 
 def _load(prefix: str) -> Held:
+    # The version before the rows: a revocation committed in between moves the version, so
+    # what is read here is stored under a key nobody will ask for again.
+    cache_key = _cache_key(prefix)
     api_key = (
         ApiKey.objects.filter(prefix=prefix, revoked_at__isnull=True)
         .prefetch_related("personas", "tasks")
         .first()
     )
     held = (api_key.key_hash, caller_of(api_key)) if api_key else ("", None)
-    _remember(prefix, held)
+    _remember(cache_key, held)
     return held
 
 
 @fail_open(lambda *_: None)
-def _remember(prefix: str, held: Held) -> None:
-    cache.set(_cache_key(prefix), held, timeout=CALLER_TTL_S)
+def _remember(cache_key: str, held: Held) -> None:
+    cache.set(cache_key, held, timeout=CALLER_TTL_S)
 
 
 def _checked(held: Held, plaintext: str) -> Caller | None:

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 from collections.abc import AsyncIterator
 from typing import Protocol
 
@@ -22,6 +23,7 @@ from routing.engine import GenerationFailed, Job
 from routing.providers.base import Delta
 from routing.streaming import Broken, Finished, LiveStream, open_stream
 
+logger = logging.getLogger("qfweb.api")
 PING = ": ping\n\n"
 SERVED_HEADER = "X-QF-Served-Model"
 
@@ -53,12 +55,37 @@ async def stream_response(job: Job, renderer: Renderer) -> StreamingHttpResponse
         raise
     if opening.done():
         stream = opening.result()
-        return _response(_relay(stream, renderer), stream.served)
-    return _response(_after_early_commit(opening, renderer), None)
+        return _response(_relay(stream, renderer), stream.served, opening)
+    return _response(_after_early_commit(opening, renderer, job.request_id), None, opening)
 
 
-def _response(events: AsyncIterator[str], served: str | None) -> StreamingHttpResponse:
-    response = StreamingHttpResponse(events, content_type="text/event-stream; charset=utf-8")
+class EventStreamResponse(StreamingHttpResponse):
+    """Closing the response also settles the stream behind it. Django closes a response
+    whose client left before the first chunk was asked for, and then never starts our event
+    generator, so its own clean-up could not run (S6, S7). Settling twice is harmless."""
+
+    def __init__(self, events: AsyncIterator[str], opening: asyncio.Future) -> None:
+        super().__init__(events, content_type="text/event-stream; charset=utf-8")
+        self._opening = opening
+        self._loop = asyncio.get_running_loop()
+
+    def close(self) -> None:
+        super().close()
+        # Django may call this from a worker thread (sync_to_async): hand it to our loop.
+        self._loop.call_soon_threadsafe(_keep, self._loop.create_task, _abandon(self._opening))
+
+
+_settling: set[asyncio.Task] = set()  # a task only weakly referenced by the loop may vanish
+
+
+def _keep(create_task, coroutine) -> None:
+    task = create_task(coroutine)
+    _settling.add(task)
+    task.add_done_callback(_settling.discard)
+
+
+def _response(events: AsyncIterator[str], served: str | None, opening: asyncio.Future) -> StreamingHttpResponse:
+    response = EventStreamResponse(events, opening)
     response["Cache-Control"] = "no-cache"
     response["X-Accel-Buffering"] = "no"  # nginx would otherwise buffer the whole stream
     if served:
@@ -76,7 +103,8 @@ async def _relay(stream: LiveStream, renderer: Renderer) -> AsyncIterator[str]:
                 yield renderer.end(stream, event)
 
 
-async def _after_early_commit(opening: asyncio.Future, renderer: Renderer) -> AsyncIterator[str]:
+async def _after_early_commit(opening: asyncio.Future, renderer: Renderer, request_id: str) -> AsyncIterator[str]:
+    handed_over = False
     try:
         while not opening.done():
             yield PING
@@ -86,8 +114,16 @@ async def _after_early_commit(opening: asyncio.Future, renderer: Renderer) -> As
         except GenerationFailed as failed:
             yield renderer.failure(failed)
             return
+        except Exception:  # a bug, already recorded: the client still gets its one error (S2)
+            logger.exception("opening a committed stream failed")
+            yield renderer.failure(
+                GenerationFailed("internal error", status=500, code="internal_error", request_id=request_id)
+            )
+            return
+        handed_over = True
     finally:
-        if not opening.done() or opening.cancelled():
+        # The client may leave at a ping just as the model answered: close what it opened.
+        if not handed_over:
             await _abandon(opening)
     async with contextlib.aclosing(_relay(stream, renderer)) as relay:
         async for chunk in relay:

@@ -45,6 +45,16 @@ def require_write(caller: Caller) -> None:
         raise Forbidden("this key may not change the store (it has no write scope)", field="scope")
 
 
+def require_catalog_write(caller: Caller) -> None:
+    """Providers, models, capabilities, tasks, defaults and scenarios are shared by every
+    persona: a key that may act only as some of them must not change what the others run."""
+    require_write(caller)
+    if not caller.is_staff and (caller.personas is not None or caller.tasks is not None):
+        raise Forbidden(
+            "changing the shared catalog needs a key scoped to every persona and task", field="scope"
+        )
+
+
 def require_staff(caller: Caller) -> None:
     if not caller.is_staff:
         raise Forbidden("only a staff session may do this", field="scope")

@@ -14,7 +14,8 @@ from routing.models import Generation
 
 
 def month_start() -> timezone.datetime:
-    return timezone.now().replace(day=1, hour=0, minute=0, second=0, microsecond=0)
+    """The start of this month in TIME_ZONE, as the usage reports count months."""
+    return timezone.localtime().replace(day=1, hour=0, minute=0, second=0, microsecond=0)
 
 
 def key_spend_this_month(api_key_id: int) -> Decimal:

@@ -24,7 +24,7 @@ from personas.schemas.scenarios import (
 from personas.services import scenario_apply, scenario_assign, scenario_delete
 from qfweb.errors import Conflict, NotFound
 from qfweb.schemas import errors
-from routing.access import require_write
+from routing.access import require_catalog_write
 from routing.schemas.catalog import NAME, PageQuery
 
 router = Router(tags=["scenarios"])
@@ -47,7 +47,7 @@ def scenario_list(request: HttpRequest, page: Query[PageQuery]) -> dict[str, Any
     "/scenarios", response={201: ScenarioOut, **errors(400, 403, 409)}, summary="Create a scenario"
 )
 def scenario_create(request: HttpRequest, payload: ScenarioIn) -> Status[Scenario]:
-    require_write(request.auth)
+    require_catalog_write(request.auth)
     if Scenario.objects.filter(name=payload.name).exists():
         raise Conflict(f"scenario {payload.name!r} exists; PATCH it instead", field="name")
     return Status(201, scenario_apply(data=payload.model_dump(mode="json", exclude_unset=True)).obj)
@@ -64,7 +64,7 @@ def scenario_get(request: HttpRequest, name: str = NAME) -> Scenario:
     summary="Change a scenario",
 )
 def scenario_update(request: HttpRequest, payload: ScenarioPatch, name: str = NAME) -> Scenario:
-    require_write(request.auth)
+    require_catalog_write(request.auth)
     scenario = _scenario(name)
     data = {**payload.model_dump(mode="json", exclude_unset=True), "name": scenario.name}
     return scenario_apply(data=data).obj
@@ -74,7 +74,7 @@ def scenario_update(request: HttpRequest, payload: ScenarioPatch, name: str = NA
     "/scenarios/{name}", response={204: None, **errors(403, 404)}, summary="Delete a scenario"
 )
 def scenario_remove(request: HttpRequest, name: str = NAME) -> Status[None]:
-    require_write(request.auth)
+    require_catalog_write(request.auth)
     scenario_delete(scenario=_scenario(name))
     return Status(204, None)
 
@@ -87,7 +87,7 @@ def scenario_remove(request: HttpRequest, name: str = NAME) -> Status[None]:
 def scenario_assign_models(
     request: HttpRequest, payload: AssignIn | None = None, name: str = NAME
 ) -> dict[str, Any]:
-    require_write(request.auth)
+    require_catalog_write(request.auth)
     seed = payload.seed if payload else None
     return scenario_assign(scenario=_scenario(name), seed=seed)
 

@@ -5,10 +5,11 @@ from __future__ import annotations
 from typing import Any, Literal
 
 from ninja import Schema
-from pydantic import ConfigDict, Field
+from pydantic import ConfigDict, Field, field_validator
 
 from routing.choices import Strategy
 from routing.schemas import AttemptOut
+from routing.schemas.catalog import json_safe
 
 # Characters a message may hold: even written as JSON escapes (12 bytes for a character
 # outside the BMP, as a surrogate pair) one such field stays under the default body cap
@@ -25,9 +26,15 @@ class MessageIn(Schema):
 
 class AskIn(Schema):
     """A prompt or messages, and how to run them. `override` (provider:model handles or
-    provider names, tried first) needs a key with the override scope."""
+    provider names, tried first) and `params.custom` (sent upstream as it is) need a key with
+    the override scope."""
 
     model_config = ConfigDict(extra="forbid")
+
+    @field_validator("*", mode="before")
+    @classmethod
+    def _json_safe(cls, value: Any) -> Any:
+        return json_safe(value)
 
     prompt: str | None = Field(None, max_length=MAX_TEXT, description="The user's message.")
     messages: list[MessageIn] | None = Field(None, description="Instead of prompt: the conversation.")

@@ -17,7 +17,7 @@ from ninja import Path, Query, Router, Status
 
 from qfweb.errors import Conflict, FieldErrors, Forbidden, NotFound, QfError
 from qfweb.schemas import errors
-from routing.access import Caller, require_write
+from routing.access import Caller, require_catalog_write
 from routing.choices import Strength
 from routing.models import Capability, Model, ModelCapability, Provider
 from routing.schemas.catalog import (
@@ -139,7 +139,7 @@ def provider_list(request: HttpRequest, page: Query[PageQuery]) -> dict[str, Any
     summary="Create a provider",
 )
 def provider_create(request: HttpRequest, payload: ProviderIn) -> Status[Provider]:
-    require_write(request.auth)
+    require_catalog_write(request.auth)
     data, secret = _provider_data(payload)
     _check_private_network(request.auth, data, None)
     # By name or alias: upserting another provider's alias would change that provider.
@@ -157,7 +157,7 @@ def provider_get(request: HttpRequest, name: str = NAME) -> Provider:
     "/providers/{name}", response={200: ProviderOut, **WRITE}, summary="Change a provider"
 )
 def provider_update(request: HttpRequest, payload: ProviderPatch, name: str = NAME) -> Provider:
-    require_write(request.auth)
+    require_catalog_write(request.auth)
     provider = _found_provider(name)
     data, secret = _provider_data(payload)
     _check_private_network(request.auth, data, provider)
@@ -170,7 +170,7 @@ def provider_update(request: HttpRequest, payload: ProviderPatch, name: str = NA
     summary="Delete a provider and its models",
 )
 def provider_remove(request: HttpRequest, name: str = NAME) -> Status[None]:
-    require_write(request.auth)
+    require_catalog_write(request.auth)
     provider_delete(provider=_found_provider(name))
     return Status(204, None)
 
@@ -213,7 +213,7 @@ def model_list(request: HttpRequest, filters: Query[ModelFilters]) -> dict[str, 
 
 @router.post("/models", response={201: ModelOut, **errors(400, 403, 409)}, summary="Create a model")
 def model_create(request: HttpRequest, payload: ModelIn) -> Status[Model]:
-    require_write(request.auth)
+    require_catalog_write(request.auth)
     owner = _provider_or_none(payload.provider)  # unknown: model_upsert names the field
     if owner is not None and Model.objects.filter(provider=owner, name=payload.name).exists():
         message = f"model {owner.name}:{payload.name} exists; PATCH it instead"
@@ -231,7 +231,7 @@ def model_get(request: HttpRequest, provider: str = NAME, name: str = MODEL_NAME
 def model_update(
     request: HttpRequest, payload: ModelPatch, provider: str = NAME, name: str = MODEL_NAME
 ) -> Model:
-    require_write(request.auth)
+    require_catalog_write(request.auth)
     model = _found_model(provider, name)
     data = payload.model_dump(mode="json", exclude_unset=True)
     return model_upsert(provider=model.provider.name, name=model.name, data=data).obj
@@ -245,7 +245,7 @@ def model_update(
 def model_remove(
     request: HttpRequest, provider: str = NAME, name: str = MODEL_NAME
 ) -> Status[None]:
-    require_write(request.auth)
+    require_catalog_write(request.auth)
     model_delete(model=_found_model(provider, name))
     return Status(204, None)
 
@@ -266,7 +266,7 @@ def capability_list(request: HttpRequest, page: Query[PageQuery]) -> dict[str, A
     summary="Create a capability",
 )
 def capability_create(request: HttpRequest, payload: CapabilityIn) -> Status[Capability]:
-    require_write(request.auth)
+    require_catalog_write(request.auth)
     if Capability.objects.filter(name=payload.name).exists():
         raise Conflict(f"capability {payload.name!r} exists; PATCH it instead", field="name")
     data = payload.model_dump(mode="json", exclude_unset=True, exclude={"name"})
@@ -286,7 +286,7 @@ def capability_get(request: HttpRequest, name: str = NAME) -> Capability:
 def capability_update(
     request: HttpRequest, payload: CapabilityPatch, name: str = NAME
 ) -> Capability:
-    require_write(request.auth)
+    require_catalog_write(request.auth)
     capability = _found_capability(name)
     data = payload.model_dump(mode="json", exclude_unset=True)
     return capability_upsert(name=capability.name, data=data).obj
@@ -298,6 +298,6 @@ def capability_update(
     summary="Delete a capability",
 )
 def capability_remove(request: HttpRequest, name: str = NAME) -> Status[None]:
-    require_write(request.auth)
+    require_catalog_write(request.auth)
     capability_delete(capability=_found_capability(name))
     return Status(204, None)

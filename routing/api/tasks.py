@@ -12,9 +12,9 @@ from django.db.models import Prefetch, QuerySet
 from django.http import HttpRequest
 from ninja import Query, Router, Status
 
-from qfweb.errors import Conflict, Forbidden, NotFound
+from qfweb.errors import Conflict, NotFound
 from qfweb.schemas import errors
-from routing.access import Caller, check_task_visible, require_write
+from routing.access import Caller, check_task_visible, require_catalog_write
 from routing.choices import Modality
 from routing.models import Default, Task, TaskFallback, TaskRequirement
 from routing.schemas.catalog import NAME, PageQuery
@@ -58,9 +58,7 @@ def task_list(request: HttpRequest, page: Query[PageQuery]) -> dict[str, Any]:
 @router.post("/tasks", response={201: TaskOut, **errors(400, 403, 409)}, summary="Create a task")
 def task_create(request: HttpRequest, payload: TaskIn) -> Status[Task]:
     caller: Caller = request.auth
-    require_write(caller)
-    if caller.tasks is not None:  # the new task would be outside the key's scope
-        raise Forbidden("creating a task needs a key with the all-tasks scope", field="scope")
+    require_catalog_write(caller)
     if Task.objects.filter(name=payload.name).exists():
         raise Conflict(f"task {payload.name!r} exists; PATCH it instead", field="name")
     data = payload.model_dump(mode="json", exclude_unset=True, exclude={"name"})
@@ -76,8 +74,8 @@ def task_get(request: HttpRequest, name: str = NAME) -> Task:
     "/tasks/{name}", response={200: TaskOut, **errors(400, 403, 404)}, summary="Change a task"
 )
 def task_update(request: HttpRequest, payload: TaskPatch, name: str = NAME) -> Task:
-    require_write(request.auth)
-    task = _visible_task(request.auth, name)
+    task = _visible_task(request.auth, name)  # first: out of scope reads as missing
+    require_catalog_write(request.auth)
     data = payload.model_dump(mode="json", exclude_unset=True)
     return task_upsert(name=task.name, data=data).obj
 
@@ -86,8 +84,9 @@ def task_update(request: HttpRequest, payload: TaskPatch, name: str = NAME) -> T
     "/tasks/{name}", response={204: None, **errors(403, 404, 409)}, summary="Delete a task"
 )
 def task_remove(request: HttpRequest, name: str = NAME) -> Status[None]:
-    require_write(request.auth)
-    task_delete(task=_visible_task(request.auth, name))
+    task = _visible_task(request.auth, name)  # first: out of scope reads as missing
+    require_catalog_write(request.auth)
+    task_delete(task=task)
     return Status(204, None)
 
 
@@ -111,6 +110,6 @@ def default_list(request: HttpRequest) -> dict[str, str]:
     summary="Set the default model of a modality",
 )
 def default_put(request: HttpRequest, modality: Modality, payload: DefaultIn) -> dict[str, str]:
-    require_write(request.auth)
+    require_catalog_write(request.auth)
     default = default_set(modality=modality.value, model=payload.model).obj
     return {"modality": default.modality, "model": default.model.handle}

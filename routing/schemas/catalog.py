@@ -45,18 +45,20 @@ SECRET = (
 )
 
 
-def _storable(value: Any) -> Any:
+def json_safe(value: Any) -> Any:
+    """`value` if it has no NUL character and no NaN or Infinity anywhere (Python's JSON
+    parser lets those through; PostgreSQL and httpx refuse them), else a validation error."""
     if isinstance(value, str) and "\x00" in value:
         raise PydanticCustomError("nul", "must not contain NUL characters")
     if isinstance(value, float) and not math.isfinite(value):
         raise PydanticCustomError("finite", "must be a finite number")
     if isinstance(value, dict):
         for key, item in value.items():
-            _storable(key)
-            _storable(item)
+            json_safe(key)
+            json_safe(item)
     elif isinstance(value, list):
         for item in value:
-            _storable(item)
+            json_safe(item)
     return value
 
 
@@ -69,8 +71,8 @@ class StoreIn(Schema):
 
     @field_validator("*", mode="before")
     @classmethod
-    def _check_storable(cls, value: Any) -> Any:
-        return _storable(value)
+    def _checkjson_safe(cls, value: Any) -> Any:
+        return json_safe(value)
 
 
 class PageQuery(Schema):

@@ -79,7 +79,12 @@ def provider_upsert(
         data = {**(defaults or {}), **data}
         if not data.get("kind"):
             problems.add("kind", f"a new provider needs a kind (one of: {', '.join(KINDS)})")
+    old_url, old_ref = provider.base_url, provider.credential_ref
     changed = assign_fields(provider, data, PROVIDER_PLAIN, problems)
+    if not created and old_ref and provider.base_url != old_url and "credential_ref" not in data:
+        # The environment's key would follow the provider to the new host (RELIABILITY.md,
+        # SSRF control 4): whoever moves it must name the credential again.
+        problems.add("credential_ref", "a new base_url needs its credential reference sent again")
     if secret is not None:
         changed |= _set_secret(provider, secret, problems)
     if "aliases" in data:

@@ -19,7 +19,7 @@ PROTECTED = [*COMMON_PROTECTED, "last_seed", "last_assignment"]
 
 @pytest.fixture
 def writer(store):
-    return bearer(issue_key(may_write=True))
+    return bearer(issue_key(all_personas=True, all_tasks=True, may_write=True))
 
 
 @pytest.fixture

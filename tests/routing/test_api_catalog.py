@@ -18,7 +18,7 @@ SECRET = "sk-live-0123456789abcdefSECRET"
 
 @pytest.fixture
 def writer(store):
-    return bearer(issue_key(may_write=True))
+    return bearer(issue_key(all_personas=True, all_tasks=True, may_write=True))
 
 
 @pytest.fixture
@@ -657,3 +657,18 @@ def test_a_staff_post_without_csrf_token_is_403(store, admin_user):
 
     assert response.status_code == 403
     assert not Capability.objects.filter(name="vision").exists()
+
+
+def test_moving_a_provider_needs_its_credential_reference_again(client, writer, store):
+    """RELIABILITY.md required test 27, for environment references: the key never follows
+    the provider to a host it was not named for."""
+    moved = {"base_url": "https://9.9.9.9/v1"}
+    refused = client.patch("/api/providers/openai", moved, content_type=JSON, **writer)
+    assert refused.status_code == 422
+    assert refused.json()["error"]["errors"][0]["field"] == "credential_ref"
+    store.openai.refresh_from_db()
+    assert store.openai.base_url == "https://8.8.8.8/v1"
+    again = client.patch(
+        "/api/providers/openai", {**moved, "credential_ref": "${OPENAI_API_KEY}"}, content_type=JSON, **writer
+    )
+    assert again.status_code == 200, again.content

@@ -15,7 +15,7 @@ JSON = "application/json"
 
 @pytest.fixture
 def writer(store):
-    return bearer(issue_key(all_tasks=True, may_write=True))
+    return bearer(issue_key(all_personas=True, all_tasks=True, may_write=True))
 
 
 @pytest.fixture
@@ -218,12 +218,14 @@ def test_a_task_scoped_key_cannot_read_change_or_delete_other_tasks(
     assert store_snapshot() == before
 
 
-def test_a_task_scoped_key_changes_its_own_task(client, response_writer):
+def test_a_task_scoped_key_cannot_change_even_its_own_task(client, response_writer):
+    """A task's chain serves every persona that runs it: it is shared catalog."""
     response = client.patch(
         "/api/tasks/response", {"description": "mine"}, content_type=JSON, **response_writer
     )
 
-    assert response.status_code == 200
+    assert response.status_code == 403
+    assert _error(response)["field"] == "scope"
 
 
 def test_a_task_scoped_key_cannot_create_tasks(client, response_writer):
