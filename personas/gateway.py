@@ -23,8 +23,7 @@ from routing.budget import check_key_budget
 from routing.engine import Job
 from routing.pricing import estimate_tokens
 from routing.providers.base import Message
-from routing.resolution import AUTO_TASK, resolve_live
-from routing.resolve import DropReason, Level
+from routing.resolution import AUTO_TASK, resolve_live, unusable_override
 from routing.snapshot import snapshot_get
 
 MAX_MESSAGES = 500  # with DATA_UPLOAD_MAX_MEMORY_SIZE, the cap on what one request may carry
@@ -104,6 +103,5 @@ def _check_override(job: Job) -> None:
         modality=job.modality, strategy=job.strategy, input_tokens=estimate_tokens(prompt),
         characters=len(prompt), explain_only=True,
     )
-    for drop in resolution.dropped:
-        if drop.level == Level.OVERRIDE and drop.reason != DropReason.DUPLICATE:
-            raise QfError(f"{drop.reference} cannot serve ({drop.reason}: {drop.detail})", field="override")
+    if why := unusable_override(resolution):
+        raise QfError(why, field="override")

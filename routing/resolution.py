@@ -14,7 +14,7 @@ from qfweb.errors import QfError
 from routing.choices import Modality
 from routing.config import STRENGTH_NAMES, ConfigSnapshot, PersonaProfile, merge_requirements
 from routing.detect import TASK_TYPE_REQUIREMENTS, detect_task_type
-from routing.resolve import Resolution, ResolveRequest, resolve
+from routing.resolve import DropReason, Level, Resolution, ResolveRequest, resolve
 from routing.snapshot import snapshot_get
 from routing.strategies import STRATEGIES
 
@@ -75,6 +75,15 @@ def resolve_live(
     if note:
         resolution = dataclasses.replace(resolution, notes=(note, *resolution.notes))
     return resolution
+
+
+def unusable_override(resolution: Resolution) -> str | None:
+    """Why a reference the request asked for cannot serve, or None. Interfaces refuse such a
+    request rather than let the engine quietly route around what the caller named."""
+    for drop in resolution.dropped:
+        if drop.level == Level.OVERRIDE and drop.reason != DropReason.DUPLICATE:
+            return f"{drop.reference} cannot serve ({drop.reason}: {drop.detail})"
+    return None
 
 
 def rotation(persona: PersonaProfile | None, task: str | None, *, advance: bool = True) -> int:

@@ -29,8 +29,7 @@ from routing.pricing import estimate_tokens
 from routing.providers.base import Delta, Message
 from routing.providers.clients import aclose_all
 from routing.recording import AttemptRecord
-from routing.resolution import AUTO_TASK, resolve_live
-from routing.resolve import DropReason, Level
+from routing.resolution import AUTO_TASK, resolve_live, unusable_override
 from routing.snapshot import snapshot_get
 from routing.strategies import STRATEGIES
 from routing.streaming import Broken, Finished, open_stream
@@ -110,10 +109,8 @@ def _check(job: Job, options: dict[str, Any]) -> None:
         strategy=job.strategy, requirements=job.requirements, characters=len(prompt),
         input_tokens=estimate_tokens(prompt), explain_only=True,
     )
-    for d in resolution.dropped:
-        if d.level == Level.OVERRIDE and d.reason != DropReason.DUPLICATE:
-            why = f"{d.reference} cannot serve ({d.reason}: {d.detail})"
-            raise QfError(why, field="--providers")
+    if why := unusable_override(resolution):
+        raise QfError(why, field="--providers")
     modality = resolution.modality
     if modality != "text" and options["stream"]:
         raise QfError(f"only text streams; the reply will be {modality}", field="--stream")
