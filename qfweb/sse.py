@@ -71,15 +71,17 @@ class EventStreamResponse(StreamingHttpResponse):
 
     def close(self) -> None:
         super().close()
-        # Django may call this from a worker thread (sync_to_async): hand it to our loop.
-        self._loop.call_soon_threadsafe(_keep, self._loop.create_task, _abandon(self._opening))
+        # Django may call this from a worker thread (sync_to_async): hand it to our loop,
+        # unless that loop is gone (a WSGI request's own loop ends with it).
+        if not self._loop.is_closed():
+            self._loop.call_soon_threadsafe(_settle, self._opening)
 
 
 _settling: set[asyncio.Task] = set()  # a task only weakly referenced by the loop may vanish
 
 
-def _keep(create_task, coroutine) -> None:
-    task = create_task(coroutine)
+def _settle(opening: asyncio.Future) -> None:
+    task = asyncio.ensure_future(_abandon(opening))
     _settling.add(task)
     task.add_done_callback(_settling.discard)
 
