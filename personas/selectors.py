@@ -7,7 +7,10 @@ naming the scope (403) before anything is looked up.
 
 from __future__ import annotations
 
-from django.db.models import QuerySet
+from collections.abc import Iterable
+from typing import TypeVar
+
+from django.db.models import Model, QuerySet
 
 from personas.models import Persona
 from personas.profiles import profile_get
@@ -15,10 +18,29 @@ from qfweb.errors import Forbidden, NotFound
 from routing.access import Caller
 from routing.config import PersonaProfile
 
+T = TypeVar("T", bound=Model)
+
+
+def rows_named(rows: QuerySet[T], attribute: str, names: Iterable[str]) -> tuple[list[T], list[str]]:
+    """The rows whose `attribute` is one of `names`, and the names that matched none (in the
+    order given, once each), so a caller can report every unknown name at once."""
+    names = list(dict.fromkeys(names))
+    found = list(rows.filter(**{f"{attribute}__in": names}))
+    known = {getattr(row, attribute) for row in found}
+    return found, [name for name in names if name not in known]
+
 
 def require_persona_scope(caller: Caller, slug: str) -> None:
     if not caller.sees_persona(slug):
         raise Forbidden(f"this key may not act as persona {slug!r}", field="persona")
+
+
+def access_profile(caller: Caller, slug: str) -> PersonaProfile:
+    """The persona as routing reads it (cached, no query when warm); 404 for missing and
+    out of scope alike."""
+    if not caller.sees_persona(slug):
+        raise NotFound(f"unknown persona {slug!r}", field="persona")
+    return profile_get(slug)
 
 
 def access_profile_for_run(caller: Caller, slug: str) -> PersonaProfile:

@@ -6,13 +6,12 @@ status `qfweb.problems` decides; the request id is also the `X-Request-ID` heade
 
 from __future__ import annotations
 
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse
 from ninja import NinjaAPI
-from ninja.errors import HttpError, ValidationError
 
 from personas.auth import api_auth
 from qfweb.middleware import request_id_of
-from qfweb.problems import Problem, api_body, problem_of
+from qfweb.problems import RENDERED, Problem, api_body, problem_of
 from qfweb.schemas import errors
 from routing.access import Caller
 from routing.schemas import CallerOut
@@ -47,8 +46,7 @@ def on_error(request: HttpRequest, exc: Exception) -> HttpResponse:
     return render_problem(request, problem_of(exc))
 
 
-# ninja registers its own handlers for these; the lookup goes by the exception's MRO.
-for _error in (Exception, Http404, HttpError, ValidationError):
+for _error in RENDERED:
     api.add_exception_handler(_error, on_error)
 
 

@@ -13,9 +13,8 @@ import base64
 import time
 
 from asgiref.sync import sync_to_async
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse
 from ninja import NinjaAPI
-from ninja.errors import HttpError, ValidationError
 
 from personas.auth import async_api_auth
 from personas.gateway import Ask, job_for
@@ -24,7 +23,7 @@ from qfweb.errors import NotFound
 from qfweb.middleware import request_id_of
 from qfweb.openai_schemas import ChatCompletionIn, ImageIn, ModelListOut, ModelOut, SpeechIn
 from qfweb.openai_shapes import ChatChunks, completion_body, openai_error
-from qfweb.problems import problem_of
+from qfweb.problems import RENDERED, problem_of
 from qfweb.sse import stream_response
 from routing.access import Caller
 from routing.engine import generate
@@ -50,7 +49,7 @@ def on_error(request: HttpRequest, exc: Exception) -> HttpResponse:
     return response
 
 
-for _error in (Exception, Http404, HttpError, ValidationError):
+for _error in RENDERED:
     openai_api.add_exception_handler(_error, on_error)
 
 

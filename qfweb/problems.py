@@ -19,6 +19,9 @@ from routing.engine import GenerationFailed
 from routing.recording import AttemptRecord
 
 logger = logging.getLogger("qfweb.api")
+# ninja has its own handlers for the last three; lookup goes by the exception's MRO, so an
+# API that renders every error itself registers its handler for each of these.
+RENDERED = (Exception, Http404, HttpError, NinjaValidationError)
 LOCATIONS = ("body", "query", "path", "header", "cookie", "form")
 
 

@@ -12,7 +12,6 @@ from ninja import Query, Router
 
 from personas.auth import async_api_auth
 from personas.gateway import Ask, job_for
-from personas.profiles import profile_get
 from personas.schemas.generation import (
     AskIn,
     GenerateIn,
@@ -21,7 +20,7 @@ from personas.schemas.generation import (
     ResolutionOut,
     ResolveQuery,
 )
-from personas.selectors import access_persona
+from personas.selectors import access_profile
 from qfweb.errors import QfError
 from qfweb.middleware import request_id_of
 from qfweb.problems import api_body, attempt_body, problem_of
@@ -59,13 +58,13 @@ async def any_generate(request: HttpRequest, payload: GenerateIn, response: Http
             summary="Explain which models would serve, calling none")
 def persona_resolve(request: HttpRequest, slug: str, query: Query[ResolveQuery]):
     caller = request.auth
-    access_persona(caller, slug)
+    profile = access_profile(caller, slug)
     if query.task:
         require_task_scope(caller, query.task)
     if query.override:
         require_override(caller)
     resolution = resolve_live(
-        persona=profile_get(slug), task=query.task, override=query.override,
+        persona=profile, task=query.task, override=query.override,
         may_override=caller.may_override, input_tokens=query.input_tokens, explain_only=True,
     )
     return resolution.as_dict()

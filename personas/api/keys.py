@@ -15,11 +15,13 @@ from ninja import Path, Router, Status
 
 from personas.keys import api_key_issue, api_key_revoke
 from personas.models import ApiKey, Persona
-from personas.schemas.keys import MAX_ID, KeyCreatedOut, KeyIn, KeyOut
+from personas.schemas.keys import KeyCreatedOut, KeyIn, KeyOut
+from personas.selectors import rows_named
 from qfweb.errors import FieldErrors, NotFound, QfError
 from qfweb.schemas import errors
 from routing.access import require_staff
 from routing.models import Task
+from routing.schemas import MAX_ID
 
 router = Router(tags=["keys"])
 
@@ -60,16 +62,11 @@ def key_revoke(request: HttpRequest, key_id: int = Path(..., ge=1, le=MAX_ID)) -
 
 def scope_rows(slugs: Sequence[str], names: Sequence[str]) -> tuple[list[Persona], list[Task]]:
     """The personas and tasks a new key is scoped to; every unknown name is reported."""
-    personas = list(Persona.objects.filter(slug__in=slugs))
-    tasks = list(Task.objects.filter(name__in=names))
+    personas, unknown_personas = rows_named(Persona.objects.all(), "slug", slugs)
+    tasks, unknown_tasks = rows_named(Task.objects.all(), "name", names)
     problems = [
-        QfError(f"unknown {what} {name!r}", field=field)
-        for what, field, wanted, found in (
-            ("persona", "personas", slugs, {p.slug for p in personas}),
-            ("task", "tasks", names, {t.name for t in tasks}),
-        )
-        for name in dict.fromkeys(wanted)
-        if name not in found
+        *(QfError(f"unknown persona {name!r}", field="personas") for name in unknown_personas),
+        *(QfError(f"unknown task {name!r}", field="tasks") for name in unknown_tasks),
     ]
     if problems:
         raise FieldErrors(problems)

@@ -27,11 +27,12 @@ from personas.services import persona_apply, persona_delete
 from qfweb.errors import Conflict, Forbidden, NotFound, QfError
 from qfweb.schemas import errors
 from routing.access import Caller, require_write
+from routing.schemas import MAX_ID
 from routing.schemas.catalog import NAME, PageQuery
 from routing.selectors import model_find, provider_find
 
 router = Router(tags=["personas"])
-ROW_ID = Path(..., ge=1, le=2**63 - 1)  # beyond a 64-bit id the database would raise, not 404
+ROW_ID = Path(..., ge=1, le=MAX_ID)
 
 
 def actor_of(caller: Caller) -> str:

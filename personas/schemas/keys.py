@@ -11,10 +11,10 @@ from typing import Annotated, Any
 from ninja import Field, Schema
 from pydantic import BeforeValidator, ConfigDict
 
+from routing.schemas import NO_NUL
+
 MAX_RPM = 2**31 - 1  # the column is a 32-bit integer on PostgreSQL
-MAX_ID = 2**63 - 1  # larger ids would overflow the query, not just miss
-# PostgreSQL refuses NUL in text: reject it here rather than fail in the query.
-Name = Annotated[str, Field(min_length=1, max_length=100, pattern=r"^[^\x00]*$")]
+Name = Annotated[str, Field(min_length=1, max_length=100, pattern=NO_NUL)]
 
 
 def _sorted_by(attribute: str) -> BeforeValidator:

@@ -12,6 +12,7 @@ from django.utils import timezone
 
 from personas.keys import api_key_issue, api_key_revoke
 from personas.models import ApiKey, Persona
+from personas.selectors import rows_named
 from qfweb.cli.model import _table
 from qfweb.errors import QfError
 from routing.models import Task
@@ -115,9 +116,7 @@ def scopes(api_key: ApiKey) -> str:
 def _named(
     model: type[Persona] | type[Task], attribute: str, names: list[str], option: str
 ) -> list[Any]:
-    rows = list(model.objects.filter(**{f"{attribute}__in": names}))
-    found = {getattr(row, attribute) for row in rows}
-    unknown = [name for name in dict.fromkeys(names) if name not in found]
+    rows, unknown = rows_named(model.objects.all(), attribute, names)
     if unknown:
         what = "persona" if model is Persona else "task"
         raise QfError(f"unknown {what} {', '.join(unknown)}", field=option)

@@ -27,6 +27,7 @@ from pydantic_core import PydanticCustomError
 
 from routing.choices import CapabilityCategory, Modality, Strength
 from routing.models import Model, Provider
+from routing.schemas import NO_NUL
 
 StrengthWord = Literal["none", "basic", "moderate", "strong", "exceptional"]
 # The ranges of PositiveIntegerField and PositiveSmallIntegerField on every backend: a
@@ -36,7 +37,6 @@ Count = Annotated[StrictInt, Field(ge=0, le=2_147_483_647)]
 PositiveCount = Annotated[StrictInt, Field(ge=1, le=2_147_483_647)]
 Price = Annotated[Decimal, Field(ge=0)]
 SmallCount = Annotated[StrictInt, Field(ge=0, le=32_767)]
-NO_NUL = r"^[^\x00]*$"
 # A name in a path: PostgreSQL cannot even compare a string holding NUL.
 NAME = Path(..., max_length=200, pattern=NO_NUL)
 SECRET = (

@@ -23,11 +23,10 @@ from pydantic import (
 from pydantic_core import PydanticCustomError
 
 from routing.choices import GenerationStatus
-from routing.schemas import AttemptOut
+from routing.schemas import MAX_ID, NO_NUL, AttemptOut
 
 MAX_PAGE_SIZE = 200
 MAX_PAGE = 1_000_000  # keeps the offset inside a 64-bit integer
-MAX_ID = 2**63 - 1
 MOMENT_HELP = "ISO date (2025-05-31) or datetime (2025-05-31T12:00:00Z); naive means TIME_ZONE"
 
 
@@ -77,7 +76,7 @@ Money = Annotated[
     WithJsonSchema({"type": "string", "format": "decimal", "description": "USD"}),
 ]
 # PostgreSQL refuses NUL in text: reject it here rather than fail in the query.
-Name = Annotated[str, Field(max_length=300, pattern=r"^[^\x00]*$")]
+Name = Annotated[str, Field(max_length=300, pattern=NO_NUL)]
 
 
 class UsageFilters(Schema):
