@@ -28,12 +28,21 @@ class Persona(models.Model):
     )
     params = models.JSONField(default=dict, blank=True)
     is_enabled = models.BooleanField("enabled", default=True)
+    monthly_budget = models.DecimalField(
+        max_digits=12, decimal_places=2, null=True, blank=True,
+        help_text="USD a calendar month across every key; warned at 80 %, refused at 100 %.",
+    )
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:
         ordering = ["slug"]
         constraints = [
+            models.CheckConstraint(
+                condition=models.Q(monthly_budget__isnull=True) | models.Q(monthly_budget__gte=0),
+                name="personas_persona_budget_non_negative",
+                violation_error_message="monthly budget must not be negative.",
+            ),
             models.CheckConstraint(
                 condition=models.Q(model__isnull=True) | models.Q(provider__isnull=True),
                 name="personas_persona_model_or_provider",

@@ -2,6 +2,7 @@ from __future__ import annotations
 
 from django.db import models
 
+from routing.choices import HealthState
 from routing.models.catalog import Model, Provider
 
 
@@ -11,9 +12,10 @@ class HealthCheck(models.Model):
     provider = models.ForeignKey(Provider, on_delete=models.CASCADE, related_name="health_checks")
     model = models.ForeignKey(Model, null=True, blank=True, on_delete=models.CASCADE, related_name="health_checks")
     is_ok = models.BooleanField()
+    state = models.CharField(max_length=20, choices=HealthState.choices, default=HealthState.UNKNOWN)
     latency_ms = models.PositiveIntegerField(null=True, blank=True)
     error_text = models.TextField(blank=True, help_text="Secrets removed.")
-    checked_at = models.DateTimeField(auto_now_add=True)
+    checked_at = models.DateTimeField(auto_now_add=True, db_index=True)  # pruning reads it
 
     class Meta:
         ordering = ["-checked_at"]

@@ -47,6 +47,11 @@ class Generation(models.Model):
     class Meta:
         ordering = ["-created_at"]
         constraints = [non_negative("cost")]
+        # Budgets sum a month of one key's or one persona's rows on every request.
+        indexes = [
+            models.Index(fields=["api_key_id", "created_at"], name="routing_gen_key_time"),
+            models.Index(fields=["persona_slug", "created_at"], name="routing_gen_persona_time"),
+        ]
 
     def __str__(self) -> str:
         return f"generation {self.request_id}"
