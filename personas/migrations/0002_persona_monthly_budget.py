@@ -7,7 +7,7 @@ class Migration(migrations.Migration):
 
     dependencies = [
         ('personas', '0001_initial'),
-        ('routing', '0003_persona_monthly_budget'),
+        ('routing', '0003_health_state_budgets'),
     ]
 
     operations = [
