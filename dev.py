@@ -81,8 +81,12 @@ def server_commands(python: str | Path, host: str, port: int) -> list[list[str]]
         "--host", host, "--port", str(port),
         "--lifespan", "on",  # qfweb.asgi closes the pooled upstream clients on shutdown
     ]
-    # Issue 6: the Celery worker and beat (brokerless in dev) join this list.
-    return [web]
+    celery = [str(python), "-m", "celery", "--app", "qfweb", "--quiet"]
+    # Two worker processes: a health check that hangs until its time limit holds up no
+    # rollup. Exactly one beat. The broker is a folder of the data directory (no server).
+    worker = celery + ["worker", "--loglevel", "INFO", "--concurrency", "2", "--without-gossip", "--without-mingle"]
+    beat = celery + ["beat", "--loglevel", "INFO"]
+    return [web, worker, beat]
 
 
 def serve(python: str | Path, host: str, port: int, env: Mapping[str, str]) -> int:

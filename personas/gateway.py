@@ -6,7 +6,8 @@ same everywhere, and all of them happen before any provider is called:
    override and `params.custom` need the override scope (403), and an override may name
    only configured, enabled models (never a URL, RELIABILITY.md SSRF control 1);
 2. the key's request rate (429 with Retry-After);
-3. the key's monthly budget (429 with `x-should-retry: false`).
+3. the key's monthly budget, which the engine checks with the persona's (429 with
+   `x-should-retry: false`).
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ from personas.selectors import access_profile_for_run
 from qfweb.errors import Forbidden, NotFound, QfError, RateLimited
 from routing import ratelimit
 from routing.access import Caller, require_override, require_task_scope
-from routing.budget import check_key_budget
+from routing.budget import Budget
 from routing.engine import Job
 from routing.pricing import estimate_tokens
 from routing.providers.base import Message
@@ -43,8 +44,8 @@ class Ask:
 
 
 def job_for(caller: Caller, ask: Ask, *, request_id: str) -> Job:
-    """The checked Job, or a QfError; this reads the (cached) configuration and, for a key
-    with a budget, this month's spend: call it through sync_to_async from async views."""
+    """The checked Job, or a QfError; this reads the (cached) configuration: call it
+    through sync_to_async from async views."""
     _check_messages(ask.messages)
     profile = access_profile_for_run(caller, ask.persona) if ask.persona else None
     if ask.task:
@@ -60,6 +61,7 @@ def job_for(caller: Caller, ask: Ask, *, request_id: str) -> Job:
         messages=ask.messages, persona=profile, task=ask.task, params=dict(ask.params),
         override=ask.override, may_override=caller.may_override, modality=ask.modality,
         strategy=ask.strategy, api_key_id=caller.key_id, request_id=request_id,
+        budgets=_budgets_of(caller),
     )
     if ask.override:
         _check_override(job)
@@ -69,8 +71,13 @@ def job_for(caller: Caller, ask: Ask, *, request_id: str) -> Job:
                 f"this key's limit of {caller.rate_limit_rpm} requests a minute is reached",
                 retry_after=wait, field="key",
             )
-        check_key_budget(caller)
     return job
+
+
+def _budgets_of(caller: Caller) -> tuple[Budget, ...]:
+    if caller.key_id is None or caller.monthly_budget is None:
+        return ()
+    return (Budget("key", str(caller.key_id), caller.monthly_budget),)
 
 
 def _check_messages(messages: Sequence[Message]) -> None:

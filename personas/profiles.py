@@ -37,9 +37,11 @@ def profiles_build(version: int = 0) -> MappingProxyType[str, PersonaProfile]:
             params=MappingProxyType(params or {}),
             system_prompt=system_prompt,
             is_enabled=enabled,
+            monthly_budget=budget,
         )
-        for pk, slug, modality, model_provider, model, provider, params, system_prompt, enabled in Persona.objects.values_list(
-            "id", "slug", "modality", "model__provider__name", "model__name", "provider__name", "params", "system_prompt", "is_enabled"
+        for pk, slug, modality, model_provider, model, provider, params, system_prompt, enabled, budget in Persona.objects.values_list(
+            "id", "slug", "modality", "model__provider__name", "model__name", "provider__name", "params", "system_prompt",
+            "is_enabled", "monthly_budget",
         )
     }
     return MappingProxyType(profiles)

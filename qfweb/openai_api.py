@@ -24,7 +24,7 @@ from qfweb.middleware import request_id_of
 from qfweb.openai_schemas import ChatCompletionIn, ImageIn, ModelListOut, ModelOut, SpeechIn
 from qfweb.openai_shapes import ChatChunks, completion_body, openai_error
 from qfweb.problems import RENDERED, problem_of
-from qfweb.sse import stream_response
+from qfweb.sse import stream_response, warn
 from routing.access import Caller
 from routing.engine import generate
 from routing.providers.base import Message
@@ -72,19 +72,22 @@ async def _job(request: HttpRequest, ask: Ask):
 
 
 @openai_api.post("/chat/completions", summary="Create a chat completion (stream: server-sent events)")
-async def chat_completions(request: HttpRequest, payload: ChatCompletionIn):
+async def chat_completions(request: HttpRequest, payload: ChatCompletionIn, response: HttpResponse):
     messages = tuple(Message("system" if m.role == "developer" else m.role, m.text()) for m in payload.messages)
     job = await _job(request, _ask(payload.model, messages, payload.params()))
     if payload.stream:
         include_usage = bool(payload.stream_options and payload.stream_options.include_usage)
         return await stream_response(job, ChatChunks(include_usage=include_usage))
-    return completion_body(await generate(job))
+    result = await generate(job)
+    warn(response, result.warnings)
+    return completion_body(result)
 
 
 @openai_api.post("/images/generations", summary="Create an image")
-async def images_generations(request: HttpRequest, payload: ImageIn):
+async def images_generations(request: HttpRequest, payload: ImageIn, response: HttpResponse):
     ask = _ask(payload.model, (Message("user", payload.prompt),), payload.params(), modality="image")
     result = await generate(await _job(request, ask))
+    warn(response, result.warnings)
     output = result.output
     encoded = base64.b64encode(output.data or b"").decode()
     item = {"url": f"data:{output.mime_type};base64,{encoded}"} if payload.response_format == "url" else {"b64_json": encoded}
@@ -95,7 +98,9 @@ async def images_generations(request: HttpRequest, payload: ImageIn):
 async def audio_speech(request: HttpRequest, payload: SpeechIn):
     ask = _ask(payload.model, (Message("user", payload.input),), payload.params(), modality="audio")
     result = await generate(await _job(request, ask))
-    return HttpResponse(result.output.data or b"", content_type=result.output.mime_type)
+    audio = HttpResponse(result.output.data or b"", content_type=result.output.mime_type)
+    warn(audio, result.warnings)
+    return audio
 
 
 @openai_api.get("/models", response=ModelListOut, summary="The personas, tasks and models this key may use")

@@ -12,6 +12,7 @@ import zoneinfo
 from pathlib import Path
 
 import environ
+from celery.schedules import crontab
 from django.core.exceptions import ImproperlyConfigured
 
 from qfweb.env import Env
@@ -70,6 +71,7 @@ INSTALLED_APPS = [
     "django_htmx",
     "template_partials",
     "ninja",
+    "django_celery_beat",
     "qfweb",
     "routing",
     "personas",
@@ -278,3 +280,58 @@ QF_STREAM_COMMIT_TIMEOUT = env.float("QF_STREAM_COMMIT_TIMEOUT", 15.0, minimum=0
 QF_STREAM_PING_S = env.float("QF_STREAM_PING_S", 15.0, minimum=0.01)
 # Upstream calls ignore HTTP(S)_PROXY unless told: a proxy would see every provider key.
 QF_UPSTREAM_TRUST_ENV = env.bool("QF_UPSTREAM_TRUST_ENV", False)
+
+# ---- background work: Celery (DESIGN.md runtime topology; STACK.md B2) -----------------
+
+# Redis when REDIS_URL is set (or any broker named by CELERY_BROKER_URL); else the
+# filesystem transport: no server, shared by the web, worker and beat of one machine.
+CELERY_BROKER_URL = env.str("CELERY_BROKER_URL") or REDIS_URL or "filesystem://"
+if CELERY_BROKER_URL == "filesystem://":
+    _queue_dir = DATA_DIR / "celery"
+    _queue_dir.mkdir(parents=True, exist_ok=True)
+    CELERY_BROKER_TRANSPORT_OPTIONS = {"data_folder_in": str(_queue_dir), "data_folder_out": str(_queue_dir)}
+CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+# Results are written where they matter (HealthCheck, DailyRollup, CostReport rows).
+CELERY_TASK_IGNORE_RESULT = True
+# A task is acknowledged once done, so a worker killed mid-task leaves it to another; every
+# task is idempotent for that reason. One task at a time per process: they are long.
+CELERY_TASK_ACKS_LATE = True
+CELERY_TASK_REJECT_ON_WORKER_LOST = True
+CELERY_WORKER_PREFETCH_MULTIPLIER = 1
+CELERY_TASK_SERIALIZER = "json"
+CELERY_ACCEPT_CONTENT = ["json"]
+CELERY_TIMEZONE = TIME_ZONE
+CELERY_WORKER_HIJACK_ROOT_LOGGER = False  # keep the redacting handler above
+CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
+
+# Health checks: every provider is probed this often; a provider found down stays open
+# (skipped by the engine) until the next check; rows older than the retention are pruned.
+QF_HEALTH_INTERVAL_S = env.int("QF_HEALTH_INTERVAL_S", 60, minimum=5)
+QF_HEALTH_TIMEOUT_S = env.float("QF_HEALTH_TIMEOUT_S", 10.0, minimum=0.1)
+QF_HEALTH_SLOW_MS = env.int("QF_HEALTH_SLOW_MS", 5000, minimum=1)
+QF_HEALTH_RETENTION_DAYS = env.int("QF_HEALTH_RETENTION_DAYS", 30, minimum=1)
+# Today's and yesterday's rollups are refreshed this often (late rows land in them).
+QF_ROLLUP_INTERVAL_S = env.int("QF_ROLLUP_INTERVAL_S", 600, minimum=10)
+# Budgets warn once at this share of the month's budget, and refuse at all of it.
+QF_BUDGET_WARN_PERCENT = env.int("QF_BUDGET_WARN_PERCENT", 80, minimum=1)
+
+# The default schedule, copied into the database by beat on start; edit it in the admin
+# (Periodic tasks). Cost reports are built for the period that just ended.
+CELERY_BEAT_SCHEDULE = {
+    "health checks": {"task": "routing.tasks.health_check_all", "schedule": float(QF_HEALTH_INTERVAL_S)},
+    "prune health checks": {"task": "routing.tasks.prune_health_checks", "schedule": 3600.0},
+    "rollups": {"task": "routing.tasks.rollup_recent", "schedule": float(QF_ROLLUP_INTERVAL_S)},
+    "budgets": {"task": "personas.tasks.check_budgets", "schedule": 900.0},
+    "daily cost report": {
+        "task": "routing.tasks.build_cost_report", "args": ["day"],
+        "schedule": crontab(minute=30, hour=0),
+    },
+    "weekly cost report": {
+        "task": "routing.tasks.build_cost_report", "args": ["week"],
+        "schedule": crontab(minute=45, hour=0, day_of_week="mon"),
+    },
+    "monthly cost report": {
+        "task": "routing.tasks.build_cost_report", "args": ["month"],
+        "schedule": crontab(minute=0, hour=1, day_of_month="1"),
+    },
+}

@@ -18,6 +18,7 @@ from typing import Protocol
 
 from django.conf import settings
 from django.http import StreamingHttpResponse
+from django.http.response import HttpResponseBase
 
 from routing.engine import GenerationFailed, Job
 from routing.providers.base import Delta
@@ -26,6 +27,12 @@ from routing.streaming import Broken, Finished, LiveStream, open_stream
 logger = logging.getLogger("qfweb.api")
 PING = ": ping\n\n"
 SERVED_HEADER = "X-QF-Served-Model"
+BUDGET_HEADER = "X-QF-Budget-Warning"  # a key or persona past its budget's warning level
+
+
+def warn(response: HttpResponseBase, warnings: tuple[str, ...]) -> None:
+    if warnings:
+        response[BUDGET_HEADER] = "; ".join(warnings)
 
 
 class Renderer(Protocol):
@@ -55,7 +62,9 @@ async def stream_response(job: Job, renderer: Renderer) -> StreamingHttpResponse
         raise
     if opening.done():
         stream = opening.result()
-        return _response(_relay(stream, renderer), stream.served, opening)
+        response = _response(_relay(stream, renderer), stream.served, opening)
+        warn(response, stream.warnings)
+        return response
     return _response(_after_early_commit(opening, renderer, job.request_id), None, opening)
 
 

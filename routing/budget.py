@@ -1,16 +1,40 @@
-"""Monthly budgets of client keys: spend so far this month, from the usage rows (RELIABILITY.md,
-API4). A key over its budget is refused before any provider is called."""
+"""Monthly budgets of client keys and of personas (issue 6; RELIABILITY.md, API4).
+
+Spend is this month's cost in the usage rows, the month counted in TIME_ZONE as the
+reports count it. The engine refuses a request whose key or persona has spent its budget,
+before any provider is called, and warns once when one passes QF_BUDGET_WARN_PERCENT: a
+BudgetAlert row for the dashboard and a log line, and a warning the APIs return as the
+`X-QF-Budget-Warning` header.
+"""
 
 from __future__ import annotations
 
+import logging
+from collections.abc import Iterable
+from dataclasses import dataclass
 from decimal import Decimal
 
+from django.conf import settings
+from django.db import IntegrityError, transaction
 from django.db.models import Sum
 from django.utils import timezone
 
 from qfweb.errors import BudgetExceeded
-from routing.access import Caller
-from routing.models import Generation
+from routing.models import BudgetAlert, Generation
+
+logger = logging.getLogger("qfweb.budget")
+SPENT = 100
+COLUMNS = {BudgetAlert.Scope.KEY: "api_key_id", BudgetAlert.Scope.PERSONA: "persona_slug"}
+
+
+@dataclass(frozen=True, slots=True)
+class Budget:
+    scope: str  # BudgetAlert.Scope: "key" or "persona"
+    subject: str  # the key's id or the persona's slug
+    limit: Decimal  # USD a month
+
+    def describe(self) -> str:
+        return f"key {self.subject}" if self.scope == BudgetAlert.Scope.KEY else f"persona {self.subject}"
 
 
 def month_start() -> timezone.datetime:
@@ -18,20 +42,89 @@ def month_start() -> timezone.datetime:
     return timezone.localtime().replace(day=1, hour=0, minute=0, second=0, microsecond=0)
 
 
-def key_spend_this_month(api_key_id: int) -> Decimal:
-    total = Generation.objects.filter(api_key_id=api_key_id, created_at__gte=month_start()).aggregate(
-        total=Sum("cost")
-    )["total"]
-    return total or Decimal(0)
+def spent_this_month(scope: str, subjects: Iterable[str]) -> dict[str, Decimal]:
+    """This month's spend of each subject of one scope, in one query."""
+    column = COLUMNS[scope]
+    values = [int(s) for s in subjects] if scope == BudgetAlert.Scope.KEY else list(subjects)
+    rows = (
+        Generation.objects.filter(**{f"{column}__in": values}, created_at__gte=month_start())
+        .values_list(column).annotate(total=Sum("cost")).order_by()
+    )
+    spent = {str(subject): total or Decimal(0) for subject, total in rows}
+    return {str(subject): spent.get(str(subject), Decimal(0)) for subject in values}
 
 
-def check_key_budget(caller: Caller) -> None:
-    if caller.monthly_budget is None or caller.key_id is None:
-        return
-    spent = key_spend_this_month(caller.key_id)
-    if spent >= caller.monthly_budget:
-        raise BudgetExceeded(
-            f"the monthly budget of this key ({caller.monthly_budget} USD) is spent "
-            f"({spent:.4f} USD this month); it renews on the 1st",
-            field="key",
-        )
+def enforce(budgets: Iterable[Budget]) -> tuple[str, ...]:
+    """Raise BudgetExceeded when a budget is spent; else the warnings of those past the
+    warning level. One query per budget; none without budgets."""
+    warnings = []
+    for budget in budgets:
+        spent = spent_this_month(budget.scope, [budget.subject])[budget.subject]
+        level = level_of(budget, spent)
+        if level is not None:
+            raise_alerts(budget, level, spent)
+        if level == SPENT:
+            raise BudgetExceeded(
+                f"the monthly budget of {budget.describe()} ({budget.limit} USD) is spent "
+                f"({spent:.4f} USD this month); it renews on the 1st",
+                field=budget.scope,
+            )
+        if level is not None:
+            warnings.append(f"{budget.describe()} has spent {_percent(budget, spent)} % of its monthly budget")
+    return tuple(warnings)
+
+
+def level_of(budget: Budget, spent: Decimal) -> int | None:
+    """SPENT, the warning level, or None below it."""
+    if spent >= budget.limit:
+        return SPENT
+    if spent * 100 >= budget.limit * settings.QF_BUDGET_WARN_PERCENT:
+        return settings.QF_BUDGET_WARN_PERCENT
+    return None
+
+
+def raise_alerts(budget: Budget, level: int, spent: Decimal) -> int:
+    """Record the alerts `budget` is due this month (a budget spent at once still gets its
+    warning first); the number of new ones."""
+    return sum(alert(budget, lv, spent) for lv in sorted({settings.QF_BUDGET_WARN_PERCENT, level}))
+
+
+def alert(budget: Budget, level: int, spent: Decimal) -> bool:
+    """Record that `budget` reached `level` this month; True only the first time, when
+    the warning is also logged."""
+    month = month_start().date()
+    if BudgetAlert.objects.filter(scope=budget.scope, subject=budget.subject, month=month, level=level).exists():
+        return False
+    try:
+        with transaction.atomic():  # two processes may race to be first: one row wins
+            BudgetAlert.objects.create(
+                scope=budget.scope, subject=budget.subject, month=month, level=level,
+                budget=budget.limit, spent=spent,
+            )
+    except IntegrityError:
+        return False
+    logger.warning(
+        "budget: %s reached %s %% of its monthly budget (%.4f of %s USD)",
+        budget.describe(), level, spent, budget.limit,
+    )
+    return True
+
+
+def check_all(budgets: Iterable[Budget]) -> int:
+    """Raise the alerts due for every budget (the periodic task: a budget passes its
+    warning level whether or not a request comes). Returns the number of new alerts."""
+    by_scope: dict[str, list[Budget]] = {}
+    for budget in budgets:
+        by_scope.setdefault(budget.scope, []).append(budget)
+    new = 0
+    for scope, group in by_scope.items():
+        spent = spent_this_month(scope, [b.subject for b in group])
+        for budget in group:
+            level = level_of(budget, spent[budget.subject])
+            if level is not None:
+                new += raise_alerts(budget, level, spent[budget.subject])
+    return new
+
+
+def _percent(budget: Budget, spent: Decimal) -> int:
+    return int(spent * 100 / budget.limit) if budget.limit else 100

@@ -157,6 +157,13 @@ def _count(key: str, *, ttl: float = FAILURE_MEMORY_S) -> int:
         return cache.incr(key)
 
 
+@fail_open(lambda *_, **__: None)
+def force_open(target: Target, seconds: float) -> float:
+    """Open a target for `seconds`, whatever its failures (a health check found it down)."""
+    return _open(target, seconds=seconds)
+
+
+@fail_open(lambda *_, **__: None)
 def reset(target: Target) -> None:
-    """Close a target and forget its history (health checks, operators)."""
+    """Close a target and forget its history (a health check found it well, operators)."""
     cache.delete_many([target.key(part) for part in ("open", "tripped", "failures", "openings", "probe")])

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from decimal import Decimal
 from types import MappingProxyType
 from typing import Any
 
@@ -94,6 +95,7 @@ class PersonaProfile:
     params: Mapping[str, object] = empty_mapping()
     system_prompt: str = ""
     is_enabled: bool = True
+    monthly_budget: Decimal | None = None  # USD; the engine refuses once it is spent
 
 
 @dataclass(frozen=True, slots=True)

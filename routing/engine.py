@@ -36,7 +36,8 @@ from asgiref.sync import sync_to_async
 from django.conf import settings
 
 from qfweb.errors import QfError
-from routing import circuit, ratelimit
+from routing import budget, circuit, ratelimit
+from routing.budget import Budget
 from routing.choices import AttemptOutcome, GenerationStatus, HealthState
 from routing.circuit import Admission, State, Target
 from routing.config import EMPTY, ConfigSnapshot, empty_mapping, ModelInfo, PersonaProfile, ProviderInfo
@@ -81,6 +82,7 @@ class Job:
     strategy: str | None = None
     requirements: Mapping[str, int] | None = None
     api_key_id: int | None = None
+    budgets: tuple[Budget, ...] = ()  # the caller's; the persona's own is added by the engine
     request_id: str = field(default_factory=lambda: uuid.uuid4().hex)
     deadline_s: float | None = None  # default QF_REQUEST_DEADLINE_S
 
@@ -98,6 +100,7 @@ class Result:
     usage_estimated: bool
     cost: Decimal | None
     latency_ms: int
+    warnings: tuple[str, ...] = ()  # budgets past their warning level
 
 
 class GenerationFailed(QfError):
@@ -163,6 +166,7 @@ class Run:
         self.opened: list[tuple[float, ChainEntry]] = []  # models skipped as open, reopening at
         self.limited: list[float] = []  # seconds until models skipped for their rate free up
         self.out_of_time = False
+        self.warnings: tuple[str, ...] = ()
 
     @classmethod
     async def start(cls, job: Job) -> Run:
@@ -194,7 +198,9 @@ class Run:
             validate_params(modality, dict(job.params))
         except ParamError as exc:
             raise QfError(exc.reason, field=f"params.{exc.field}") from None
-        return cls(job, snapshot, resolution, modality)
+        run = cls(job, snapshot, resolution, modality)
+        run.warnings = budget.enforce(_budgets_of(job))  # last: a refusal here calls nobody
+        return run
 
     # ---- the walk ------------------------------------------------------------------
 
@@ -264,6 +270,8 @@ class Run:
                     self.admission = admission
                     admission = dataclasses.replace(admission, failing=())
                 circuit.record_success(admission)
+                if targets[0] in admission.probes:  # the provider proved it is back
+                    self.record.health[provider.name] = HealthState.HEALTHY
                 self.attempt(model, AttemptOutcome.OK, began=began, request_id=_request_id(value))
                 return value
             self.attempt(model, OUTCOMES[error.category], began=began, error=error)
@@ -298,7 +306,10 @@ class Run:
         elif error.category is Category.RATE_LIMITED and error.retry_after is not None and not self._will_wait(error, model, retry):
             # Exactly what it asks, but a hostile Retry-After cannot shut a model for years.
             open_for = min(max(error.retry_after, 1.0), settings.QF_CB_LONG_OPEN_SECONDS)
-        return circuit.record_failure(scope, admission, open_for=open_for) is not None
+        opened = circuit.record_failure(scope, admission, open_for=open_for) is not None
+        if opened and provider_wide and error.category not in LONG_OPEN:
+            self.record.health[provider.name] = HealthState.DOWN  # as a health check would say
+        return opened
 
     def _will_wait(self, error: ProviderError, model: ModelInfo, retry: int) -> bool:
         """A Retry-After short enough to wait for, with a retry left (R8)."""
@@ -439,6 +450,7 @@ class Run:
             served=record.served_handle, level=entry.level, attempts=tuple(record.attempts),
             tokens_in=record.tokens_in, tokens_out=record.tokens_out,
             usage_estimated=record.usage_estimated, cost=record.cost, latency_ms=record.latency_ms or 0,
+            warnings=self.warnings,
         )
 
     async def record_unserved(self, status: str, code: str) -> None:
@@ -472,6 +484,13 @@ class Run:
             "every model of the chain is unavailable (circuit open)", 503, "circuit_open",
             retry_after=max(soonest - time.time(), 1),
         )
+
+
+def _budgets_of(job: Job) -> tuple[Budget, ...]:
+    persona = job.persona
+    if persona is None or persona.monthly_budget is None:
+        return job.budgets
+    return (*job.budgets, Budget("persona", persona.slug, persona.monthly_budget))
 
 
 def _refusal(error: ProviderError) -> str:

@@ -107,6 +107,10 @@ class LiveStream:
     def request_id(self) -> str:
         return self.run.job.request_id
 
+    @property
+    def warnings(self) -> tuple[str, ...]:
+        return self.run.warnings
+
     def __aiter__(self) -> AsyncIterator[Delta | Finished | Broken]:
         return self._relay
 

@@ -25,7 +25,7 @@ from qfweb.errors import QfError
 from qfweb.middleware import request_id_of
 from qfweb.problems import api_body, attempt_body, problem_of
 from qfweb.schemas import errors
-from qfweb.sse import SERVED_HEADER, frame, stream_response
+from qfweb.sse import SERVED_HEADER, frame, stream_response, warn
 from routing.access import require_override, require_task_scope
 from routing.engine import GenerationFailed, Result, generate
 from routing.providers.base import Delta, Message
@@ -89,6 +89,7 @@ async def _run(request: HttpRequest, ask: Ask, stream: bool, response: HttpRespo
     if stream:
         return await stream_response(job, EVENTS)
     result = await generate(job)
+    warn(response, result.warnings)
     response[SERVED_HEADER] = result.served
     response["X-QF-Served-Level"] = result.level
     return generation_body(result)

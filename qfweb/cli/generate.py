@@ -21,7 +21,7 @@ from typing import Any
 from django.core.management.base import OutputWrapper
 
 from personas.profiles import profile_get
-from qfweb.cli.model import _table
+from qfweb.cli import table
 from qfweb.errors import QfError
 from routing.config import STRENGTH_NAMES
 from routing.engine import GenerationFailed, Job, Result, generate
@@ -206,7 +206,7 @@ def _attempt_lines(attempts: tuple[AttemptRecord, ...]) -> list[str]:
          "-" if a.latency_ms is None else f"{a.latency_ms} ms", a.error_text]
         for a in attempts
     ]
-    return ["Attempts:", *(f"  {line}" for line in _table(rows))]
+    return ["Attempts:", *(f"  {line}" for line in table(rows))]
 
 
 def _as_json(result: Result, path: str | None) -> str:

@@ -13,7 +13,7 @@ from django.utils import timezone
 from personas.keys import api_key_issue, api_key_revoke
 from personas.models import ApiKey, Persona
 from personas.selectors import rows_named
-from qfweb.cli.model import _table
+from qfweb.cli import table
 from qfweb.errors import QfError
 from routing.models import Task
 
@@ -79,7 +79,7 @@ def _list(options: dict[str, Any], out: OutputWrapper) -> None:
     if not rows:
         out.write("No API keys. Issue one with `qf key create --name NAME`.")
         return
-    for line in _table([LIST_HEADER, *rows]):
+    for line in table([LIST_HEADER, *rows]):
         out.write(line)
 
 

@@ -6,13 +6,14 @@ from __future__ import annotations
 
 import json
 from argparse import ArgumentParser, ArgumentTypeError
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable
 from typing import Any
 
 from django.core.management.base import OutputWrapper
 
 from personas.profiles import profile_get
 from personas.services import persona_apply
+from qfweb.cli import table
 from qfweb.errors import QfError
 from routing.choices import Modality
 from routing.config import ModelInfo, ProviderInfo
@@ -84,13 +85,13 @@ def _show(options: dict[str, Any], out: OutputWrapper) -> None:
     )
     out.write("Chain:")
     rows = [[f"{i}.", e.handle, str(e.level), e.source] for i, e in enumerate(resolution.chain, 1)]
-    _lines(out, _table(rows) if rows else ["(empty: no model can serve this request)"])
+    _lines(out, table(rows) if rows else ["(empty: no model can serve this request)"])
     drops = [
         [d.reference, str(d.level), str(d.reason), d.detail, f"({d.source})"]
         for d in resolution.dropped
     ]
     out.write("Dropped:" if drops else "Dropped: none")
-    _lines(out, _table(drops))
+    _lines(out, table(drops))
     if resolution.notes:
         out.write("Notes:")
         _lines(out, (f"- {note}" for note in resolution.notes))
@@ -164,9 +165,9 @@ def _list(options: dict[str, Any], out: OutputWrapper) -> None:
         out.write("No providers match.")
         return
     # Two tables, interleaved: each provider's line, then its models' lines indented.
-    provider_lines = iter(_table([PROVIDER_HEADER, *map(_provider_row, catalogue)]))
+    provider_lines = iter(table([PROVIDER_HEADER, *map(_provider_row, catalogue)]))
     rows = [_model_row(m) for ms in catalogue.values() for m in ms]
-    model_lines = iter(_table([MODEL_HEADER, *rows]))
+    model_lines = iter(table([MODEL_HEADER, *rows]))
     out.write(next(provider_lines))
     out.write(f"  {next(model_lines)}")
     for provider_models in catalogue.values():
@@ -196,12 +197,6 @@ def _yes(flag: bool) -> str:
 
 
 # ---- helpers --------------------------------------------------------------------------
-
-
-def _table(rows: Sequence[Sequence[str]]) -> list[str]:
-    """Left-aligned columns two spaces apart, each as wide as its widest cell."""
-    widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))] if rows else []
-    return ["  ".join(cell.ljust(w) for cell, w in zip(row, widths)).rstrip() for row in rows]
 
 
 def _lines(out: OutputWrapper, lines: Iterable[str]) -> None:

@@ -118,6 +118,7 @@ JOB = SimpleNamespace(request_id="0" * 32)
 class FakeStream:
     served = "a:gpt-a"
     request_id = "0" * 32
+    warnings = ()
 
     def __init__(self) -> None:
         self.closed = False
@@ -209,15 +210,14 @@ def test_the_budget_month_is_the_local_month(settings):
     import time_machine
 
     from qfweb.errors import BudgetExceeded
-    from routing.access import Caller
-    from routing.budget import check_key_budget
+    from routing.budget import Budget, enforce
 
     settings.TIME_ZONE = "America/New_York"
     local = ZoneInfo("America/New_York")
     spent = Generation.objects.create(api_key_id=7, status="ok", cost=Decimal("1.00"))
     Generation.objects.filter(pk=spent.pk).update(created_at=datetime(2025, 5, 20, 12, tzinfo=local))
-    caller = Caller(key_id=7, name="k", monthly_budget=Decimal("1.00"))
+    budget = Budget("key", "7", Decimal("1.00"))
     # 31 May, 22:00 in New York (already 1 June in UTC): May's budget is still spent here.
     with time_machine.travel(datetime(2025, 5, 31, 22, tzinfo=local), tick=False):
         with pytest.raises(BudgetExceeded):
-            check_key_budget(caller)
+            enforce([budget])
