@@ -11,3 +11,7 @@ os.environ.setdefault("QF_ENCRYPTION_KEYS", "Zq3u2Kj4x2n0GQ7m8oJdQk7J2W1m3vYhQ0b
 from qfweb.settings import *  # noqa: E402,F403
 
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+# A worker started by a test (tests/routing/test_worker.py) takes and sends its tasks on a
+# queue of that test's own, so workers of parallel tests never take each other's tasks.
+CELERY_TASK_DEFAULT_QUEUE = os.environ.get("QF_TEST_CELERY_QUEUE", "celery")

@@ -41,9 +41,11 @@ def test_dev_env_defaults_to_the_embedded_mode_but_keeps_what_is_set() -> None:
 def test_serve_migrates_loads_the_demo_and_starts_uvicorn_on_the_port() -> None:
     prepare = dev.prepare_commands("py")
     assert [c[2:] for c in prepare] == [["migrate", "--noinput"], ["qf", "demo"]]
-    [web] = dev.server_commands("py", "127.0.0.1", 8123)
+    web, worker, beat = dev.server_commands("py", "127.0.0.1", 8123)
     assert web[:4] == ["py", "-m", "uvicorn", "qfweb.asgi:application"]
     assert web[web.index("--port") + 1] == "8123"
+    assert worker[:5] == beat[:5] == ["py", "-m", "celery", "--app", "qfweb"]
+    assert "worker" in worker and "beat" in beat
 
 
 def test_pip_runs_again_only_when_pyproject_changes(
@@ -108,11 +110,21 @@ def log_in(client: httpx.Client, username: str, password: str) -> None:
     assert (response.status_code, response.headers.get("location")) == (302, "/admin/")
 
 
+def wait_for_health_check(client: httpx.Client, provider: str) -> dict:
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        page = client.get(f"/api/providers/{provider}/health").json()
+        if page["count"]:
+            return page["items"][0]
+        time.sleep(0.5)
+    pytest.fail(f"no health check of {provider} within 60 s")
+
+
 @pytest.mark.slow
 def test_dev_serve_serves_the_admin_with_the_demo_data(tmp_path: Path) -> None:
     data_dir, log = tmp_path / "data", tmp_path / "serve.log"
     env = {name: os.environ[name] for name in KEPT_VARIABLES if name in os.environ}
-    env |= {"QF_DATA_DIR": str(data_dir), "QF_DEMO_ADMIN_PASSWORD": PASSWORD}
+    env |= {"QF_DATA_DIR": str(data_dir), "QF_DEMO_ADMIN_PASSWORD": PASSWORD, "QF_HEALTH_INTERVAL_S": "5"}
     port = free_port()
     base = f"http://127.0.0.1:{port}"
     # --no-install: the suite already runs inside the project's environment.
@@ -131,6 +143,9 @@ def test_dev_serve_serves_the_admin_with_the_demo_data(tmp_path: Path) -> None:
             assert "scene_smith" in personas.text and "illustrator" in personas.text
             providers = client.get("/admin/routing/provider/")
             assert providers.status_code == 200 and "echo" in providers.text
+            # Beat schedules the health checks and the worker runs them, through the
+            # broker in the data folder: the echo provider's checks appear.
+            assert wait_for_health_check(client, "echo")["state"] == "healthy"
         # SIGTERM to dev.py, as a process manager or Ctrl+C would stop it.
         proc.terminate()
         assert proc.wait(timeout=30) == 0, log.read_text()
