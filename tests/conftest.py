@@ -52,6 +52,19 @@ def store(db, admin_user):
         TaskRequirement,
     )
 
+    from datetime import UTC, date, datetime
+    from decimal import Decimal
+
+    from django_celery_beat.models import (
+        ClockedSchedule,
+        CrontabSchedule,
+        IntervalSchedule,
+        PeriodicTask,
+        SolarSchedule,
+    )
+
+    from routing.models import BudgetAlert
+
     s = SimpleNamespace()
     # IP-literal base URLs: validating them needs no DNS, so admin POSTs stay offline.
     s.openai = Provider.objects.create(
@@ -131,6 +144,17 @@ def store(db, admin_user):
         provider=s.openai, model=s.gpt4o, is_ok=False, error_text="timeout"
     )
     s.group = Group.objects.create(name="operators")
+    s.alert = BudgetAlert.objects.create(
+        scope="key", subject=str(s.issued.api_key.pk), month=date(2025, 5, 1), level=80,
+        budget=Decimal("10"), spent=Decimal("8.5"),
+    )
+    s.every_minute = IntervalSchedule.objects.create(every=60, period=IntervalSchedule.SECONDS)
+    s.periodic = PeriodicTask.objects.create(
+        name="health checks", task="routing.tasks.health_check_all", interval=s.every_minute
+    )
+    CrontabSchedule.objects.create(minute="30", hour="0")
+    SolarSchedule.objects.create(event="sunrise", latitude=48.85, longitude=2.35)
+    ClockedSchedule.objects.create(clocked_time=datetime(2025, 6, 1, tzinfo=UTC))
     return s
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.contrib import admin
+from django.contrib import admin, messages
 from django.db import models
 from django.db.models import Count, QuerySet
 from django.forms.models import BaseInlineFormSet
@@ -14,6 +14,7 @@ from django.utils.timezone import localtime
 from django.views.decorators.debug import sensitive_post_parameters
 
 from qfweb.redact import redact
+from routing import health
 from routing.admin.common import ModelHandleFilter, QfModelForm, UniqueRowsFormSet
 from routing.admin.credentials import ProviderForm, apply_secret
 from routing.models import Capability, Model, ModelCapability, Provider
@@ -64,6 +65,7 @@ class ProviderAdmin(admin.ModelAdmin):
     search_fields = ["name", "base_url", "aliases"]
     ordering = ["name"]
     inlines = [ModelInline]
+    actions = ["check_now"]
     fieldsets = [
         (
             None,
@@ -153,6 +155,15 @@ class ProviderAdmin(admin.ModelAdmin):
         for level, message in apply_secret(obj, form, change=change):
             self.message_user(request, message, level)
         super().save_model(request, obj, form, change)
+
+    @admin.action(description="Check health now")
+    def check_now(self, request: HttpRequest, queryset: QuerySet[Provider]) -> None:
+        """Probe the selected providers as the periodic check does (routing.health)."""
+        for check in health.check_many(list(queryset.values_list("name", flat=True))):
+            level = messages.SUCCESS if check.is_ok else messages.WARNING
+            error = f": {check.error_text}" if check.error_text else ""
+            latency = "" if check.latency_ms is None else f" in {check.latency_ms} ms"
+            self.message_user(request, f"{check.provider.name} is {check.state}{latency}{error}", level)
 
     @admin.display(description="stored secret")
     def stored_secret(self, obj: Provider) -> str:

@@ -7,7 +7,7 @@ from django.http import HttpRequest
 
 from qfweb.redact import redact
 from routing.admin.common import ModelHandleFilter, ReadOnlyAdmin
-from routing.models import Attempt, Generation, HealthCheck
+from routing.models import Attempt, BudgetAlert, Generation, HealthCheck
 
 
 class AttemptInline(admin.TabularInline):
@@ -125,8 +125,8 @@ class AttemptAdmin(ReadOnlyAdmin):
 
 @admin.register(HealthCheck)
 class HealthCheckAdmin(ReadOnlyAdmin):
-    list_display = ["checked_at", "provider", "model", "is_ok", "latency_ms", "short_error"]
-    list_filter = ["is_ok", "provider", ("model", ModelHandleFilter)]
+    list_display = ["checked_at", "provider", "state", "latency_ms", "short_error"]
+    list_filter = ["state", "is_ok", "provider", ("model", ModelHandleFilter)]
     list_select_related = ["provider", "model__provider"]
     search_fields = ["provider__name", "model__name", "error_text"]
     date_hierarchy = "checked_at"
@@ -136,6 +136,14 @@ class HealthCheckAdmin(ReadOnlyAdmin):
     @admin.display(description="error")
     def short_error(self, obj: HealthCheck) -> str:
         return _short(obj.error_text)
+
+
+@admin.register(BudgetAlert)
+class BudgetAlertAdmin(ReadOnlyAdmin):
+    list_display = ["created_at", "scope", "subject", "month", "level", "spent", "budget"]
+    list_filter = ["scope", "level", "month"]
+    search_fields = ["subject"]
+    ordering = ["-created_at"]
 
 
 def _short(text: str, limit: int = 120) -> str:

@@ -252,3 +252,19 @@ def test_an_unknown_provider_is_a_404(catalogue):
 
     with pytest.raises(NotFound):
         health.check("nope")
+
+
+def test_the_admin_checks_the_selected_providers_now(catalogue, admin_client):
+    catalogue["server_a"].program("*", Status(503))
+    a, b = Provider.objects.get(name="a"), Provider.objects.get(name="b")
+
+    response = admin_client.post(
+        "/admin/routing/provider/", {"action": "check_now", "_selected_action": [a.pk, b.pk]}, follow=True
+    )
+
+    shown = [str(m) for m in response.context["messages"]]
+    assert shown[0].startswith("a is down in ") and "503" in shown[0]
+    assert shown[1].startswith("b is healthy in ")
+    assert list(HealthCheck.objects.order_by("provider__name").values_list("provider__name", "state")) == [
+        ("a", "down"), ("b", "healthy")
+    ]
