@@ -315,9 +315,10 @@ QF_ROLLUP_INTERVAL_S = env.int("QF_ROLLUP_INTERVAL_S", 600, minimum=10)
 # Budgets warn once at this share of the month's budget, and refuse at all of it.
 QF_BUDGET_WARN_PERCENT = env.int("QF_BUDGET_WARN_PERCENT", 80, minimum=1)
 
-# The default schedule, copied into the database by beat on start; edit it in the admin
-# (Periodic tasks). Cost reports are built for the period that just ended.
-CELERY_BEAT_SCHEDULE = {
+# The default schedule. `migrate` adds the entries missing from the database, where beat
+# reads them and operators edit them (admin, Periodic tasks); an edit is never overwritten
+# (as CELERY_BEAT_SCHEDULE would be at each beat start). Reports cover the period just ended.
+QF_SCHEDULE = {
     "health checks": {"task": "routing.tasks.health_check_all", "schedule": float(QF_HEALTH_INTERVAL_S)},
     "prune health checks": {"task": "routing.tasks.prune_health_checks", "schedule": 3600.0},
     "rollups": {"task": "routing.tasks.rollup_recent", "schedule": float(QF_ROLLUP_INTERVAL_S)},

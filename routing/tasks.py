@@ -1,6 +1,6 @@
 """Celery tasks of routing: thin interfaces that take ids or names, call a service, and own
 the retry policy (STYLE B-13). Each is idempotent, so a redelivery (acks_late) is harmless.
-The schedule is CELERY_BEAT_SCHEDULE in settings, copied into the database by beat."""
+The default schedule is QF_SCHEDULE in settings, put into the database by `migrate`."""
 
 from __future__ import annotations
 

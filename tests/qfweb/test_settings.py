@@ -248,3 +248,24 @@ def test_every_variable_the_settings_read_is_documented() -> None:
     for doc in ("README.md", ".env.example"):
         text = (ROOT / doc).read_text()
         assert sorted(name for name in names if name not in text) == [], doc
+
+
+def test_the_broker_is_a_data_folder_without_redis_and_redis_with_it(data_dir: Path) -> None:
+    embedded = load(dev(data_dir), "CELERY_BROKER_URL", "CELERY_BROKER_TRANSPORT_OPTIONS")
+    assert embedded["CELERY_BROKER_URL"] == "filesystem://"
+    folder = Path(embedded["CELERY_BROKER_TRANSPORT_OPTIONS"]["data_folder_in"])
+    assert folder == data_dir / "celery" and folder.is_dir()
+    assert embedded["CELERY_BROKER_TRANSPORT_OPTIONS"]["data_folder_out"] == str(folder)
+
+    redis_url = "redis://127.0.0.1:6379/3"
+    assert load(dev(data_dir, REDIS_URL=redis_url), "CELERY_BROKER_URL")["CELERY_BROKER_URL"] == redis_url
+    amqp = dev(data_dir, REDIS_URL=redis_url, CELERY_BROKER_URL="amqp://guest@127.0.0.1//")
+    assert load(amqp, "CELERY_BROKER_URL")["CELERY_BROKER_URL"] == "amqp://guest@127.0.0.1//"
+
+
+def test_beat_reads_its_schedule_from_the_database_in_the_local_time_zone(data_dir: Path) -> None:
+    got = load(dev(data_dir, TIME_ZONE="Europe/Berlin"), "CELERY_BEAT_SCHEDULER", "CELERY_TIMEZONE")
+    assert got == {
+        "CELERY_BEAT_SCHEDULER": "django_celery_beat.schedulers:DatabaseScheduler",
+        "CELERY_TIMEZONE": "Europe/Berlin",
+    }
