@@ -289,7 +289,11 @@ CELERY_BROKER_URL = env.str("CELERY_BROKER_URL") or REDIS_URL or "filesystem://"
 if CELERY_BROKER_URL == "filesystem://":
     _queue_dir = DATA_DIR / "celery"
     _queue_dir.mkdir(parents=True, exist_ok=True)
-    CELERY_BROKER_TRANSPORT_OPTIONS = {"data_folder_in": str(_queue_dir), "data_folder_out": str(_queue_dir)}
+    CELERY_BROKER_TRANSPORT_OPTIONS = {
+        "data_folder_in": str(_queue_dir),
+        "data_folder_out": str(_queue_dir),
+        "control_folder": str(_queue_dir / "control"),  # else ./control, wherever it runs
+    }
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 # Results are written where they matter (HealthCheck, DailyRollup, CostReport rows).
 CELERY_TASK_IGNORE_RESULT = True

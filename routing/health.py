@@ -78,6 +78,7 @@ async def probe(provider: ProviderInfo, models: list[ModelInfo]) -> Finding:
         call = Call(
             model=model.name,
             messages=(Message("user", "Reply with OK."),),
+            param_map=model.param_map,  # a reasoning model's own name for the token limit
             secret=secret_for(provider, model),
             timeout=httpx.Timeout(
                 settings.QF_HEALTH_TIMEOUT_S, connect=min(settings.QF_CONNECT_TIMEOUT_S, settings.QF_HEALTH_TIMEOUT_S)

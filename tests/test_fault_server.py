@@ -13,7 +13,7 @@ import httpx
 import openai
 import pydantic
 import pytest
-from anthropic.types import Message, RawMessageStreamEvent
+from anthropic.types import Message, ModelInfo, RawMessageStreamEvent
 from google import genai
 from google.genai import errors as genai_errors
 from google.genai import types as genai_types
@@ -364,6 +364,33 @@ def test_it_lists_anthropic_models_to_anthropic_clients(claude):
     assert [m.id for m in claude.models.list()] == ["claude-sonnet-4-5", "claude-haiku-4-5"]
 
 
+def test_anthropic_models_come_in_the_pages_the_client_asks_for(fault, claude, http):
+    for name in ("claude-a", "claude-b", "claude-c"):
+        fault.program(name, ok())
+
+    first = claude.models.list(limit=2)
+    everything = [m.id for m in claude.models.list(limit=2)]  # the SDK follows the pages
+
+    assert [m.id for m in first.data] == ["claude-a", "claude-b"]
+    assert (first.has_more, first.first_id, first.last_id) == (True, "claude-a", "claude-b")
+    assert everything == ["claude-a", "claude-b", "claude-c"]
+    assert [r.query for r in fault.requests[1:]] == [
+        {"limit": "2"}, {"limit": "2", "after_id": "claude-b"}
+    ]
+    raw = http.get(fault.url + "/v1/models", headers={"anthropic-version": "2023-06-01"}).json()
+    for item in raw["data"]:
+        strict(ModelInfo, item)
+
+
+def test_the_server_page_size_bounds_anthropic_pages(fault, claude):
+    for name in ("claude-a", "claude-b", "claude-c"):
+        fault.program(name, ok())
+    fault.page_size = 1
+
+    assert [m.id for m in claude.models.list(limit=50)] == ["claude-a", "claude-b", "claude-c"]
+    assert [r.query.get("after_id") for r in fault.requests] == [None, "claude-a", "claude-b"]
+
+
 # ---- Gemini -----------------------------------------------------------------------------
 
 
@@ -432,6 +459,19 @@ def test_it_lists_gemini_models(gemini):
                                                       "models/gemini-2.5-pro"]
 
 
+def test_gemini_models_come_in_the_pages_the_client_asks_for(fault, gemini):
+    for name in ("gemini-a", "gemini-b", "gemini-c"):
+        fault.program(name, ok())
+
+    pager = gemini.models.list(config={"page_size": 2})
+
+    assert [m.name for m in pager.page] == ["models/gemini-a", "models/gemini-b"]
+    assert [m.name for m in pager] == ["models/gemini-a", "models/gemini-b", "models/gemini-c"]
+    queries = [r.query for r in fault.requests]
+    assert [q.get("pageSize") for q in queries] == ["2", "2"]
+    assert queries[0].get("pageToken") is None and queries[1]["pageToken"]
+
+
 # ---- Ollama (no official SDK among the dependencies: checked by hand) ---------------------
 
 OLLAMA_FINAL = {"model", "created_at", "message", "done", "done_reason", "total_duration",
@@ -496,6 +536,17 @@ def test_a1111_txt2img_returns_png_images_and_info(fault, http):
     assert fault.requests[-1].model == "sdxl-a"
 
 
+def test_a1111_lists_checkpoints_by_title_name_and_hashes(fault, http):
+    fault.program("sdxl-a", ok())
+    [checkpoint] = http.get(fault.url + "/sdapi/v1/sd-models").json()
+
+    assert set(checkpoint) == {"title", "model_name", "hash", "sha256", "filename", "config"}
+    assert checkpoint["model_name"] == "sdxl-a"
+    assert checkpoint["title"] == f"sdxl-a.safetensors [{checkpoint['hash']}]"
+    assert checkpoint["sha256"].startswith(checkpoint["hash"]) and len(checkpoint["hash"]) == 10
+    assert checkpoint["filename"].endswith("/sdxl-a.safetensors")
+
+
 def test_a1111_errors_carry_detail(fault, http):
     fault.program("sdxl-a", status(500, message="CUDA out of memory"))
     body = {"prompt": "x", "override_settings": {"sd_model_checkpoint": "sdxl-a"}}
@@ -517,6 +568,17 @@ def test_elevenlabs_speaks_in_the_asked_format(fault, http, output_format, conte
     assert response.headers["content-type"] == content_type
     assert response.headers["request-id"] and response.content
     assert fault.requests[-1].model == "eleven_a"
+
+
+def test_elevenlabs_lists_models_to_elevenlabs_clients_only(fault, http):
+    fault.program("eleven_a", ok())
+
+    models = http.get(fault.url + "/v1/models", headers={"xi-api-key": "xi-test"}).json()
+    openai_shape = http.get(fault.url + "/v1/models").json()
+
+    assert [m["model_id"] for m in models] == ["eleven_a"]
+    assert models[0]["can_do_text_to_speech"] is True and models[0]["languages"]
+    assert openai_shape["object"] == "list"
 
 
 def test_elevenlabs_errors_carry_detail_status_and_message(fault, http):

@@ -5,13 +5,14 @@ https://github.com/AUTOMATIC1111/stable-diffusion-webui/wiki/API
 from __future__ import annotations
 
 import base64
+import posixpath
 from typing import Any
 
-from routing.providers.adapter import Adapter
+from routing.providers.adapter import Adapter, Post
 from routing.providers.base import Call, Completion
 from routing.providers.failures import bad_response
 from routing.providers.media import decode_image
-from routing.providers.wire import dig, parse_json
+from routing.providers.wire import dig, opt, parse_json
 
 
 class A1111Adapter(Adapter):
@@ -42,10 +43,22 @@ class A1111Adapter(Adapter):
         body.update(self.provider_params(call))
         return body
 
+    def generation(self, call: Call) -> Post:
+        return Post(f"{self.base_url}/sdapi/v1/txt2img", self.body(call))
+
+    async def probe(self, call: Call) -> frozenset[str] | None:
+        """Every name GET /sdapi/v1/sd-models lets a request give its checkpoints."""
+        secret = self.secrets(call)
+        response = await self.fetch(call, f"{self.base_url}/sdapi/v1/sd-models")
+        checkpoints = parse_json(response, secret)
+        if not isinstance(checkpoints, list):
+            raise bad_response("listing reply is not a list of checkpoints", secret)
+        return frozenset(name for item in checkpoints for name in checkpoint_names(item))
+
     async def complete(self, call: Call) -> Completion:
         secret = self.secrets(call)
-        url = f"{self.base_url}/sdapi/v1/txt2img"
-        response = await self.send(call, url, json_body=self.body(call))
+        post = self.generation(call)
+        response = await self.send(call, post.url, json_body=post.body)
         images = dig(parse_json(response, secret), "images", secret=secret)
         if not isinstance(images, list) or not images:
             raise bad_response("reply has no images", secret)
@@ -55,6 +68,26 @@ class A1111Adapter(Adapter):
         first = max(len(images) - wanted, 0)
         image, mime = decode_image(images[first], secret)
         return Completion(data=image, mime_type=mime, images=len(images) - first)
+
+
+def checkpoint_names(item: Any) -> set[str]:
+    """The names of one listed checkpoint that sd_model_checkpoint accepts. The server
+    matches the setting against each checkpoint's aliases (CheckpointInfo.ids in its
+    modules/sd_models.py): the title "name [shorthash]", the name (the file's path under
+    the models folder), model_name, the file's stem, the hashes and "stem [shorthash]"; a
+    name it does not know is silently replaced by the loaded checkpoint."""
+    fields = {key: opt(item, key) for key in ("title", "model_name", "hash", "sha256")}
+    found = {value for value in fields.values() if isinstance(value, str) and value}
+    title, short = fields["title"], fields["hash"]
+    if isinstance(title, str) and isinstance(short, str) and title.endswith(f" [{short}]"):
+        found.add(title.removesuffix(f" [{short}]"))
+    filename = opt(item, "filename")
+    if isinstance(filename, str) and filename:
+        stem = posixpath.splitext(posixpath.basename(filename.replace("\\", "/")))[0]
+        found.add(stem)
+        if isinstance(short, str) and short:
+            found.add(f"{stem} [{short}]")
+    return found
 
 
 def _basic(secret: str) -> str:

@@ -8,9 +8,10 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from typing import Any
 
-from routing.providers.adapter import Adapter
+from routing.providers.adapter import Adapter, Post
 from routing.providers.base import Call, Completion, Delta, StreamEvent
 from routing.providers.failures import bad_response, event_error
+from routing.providers.listing import PAGE_SIZE, Page, names, paged
 from routing.providers.wire import (
     Tally,
     count,
@@ -61,10 +62,30 @@ class AnthropicAdapter(Adapter):
         body.setdefault("max_tokens", DEFAULT_MAX_TOKENS)
         return body
 
+    def generation(self, call: Call) -> Post:
+        return Post(f"{self.base_url}/v1/messages", self.body(call))
+
+    async def probe(self, call: Call) -> frozenset[str] | None:
+        """The ids of GET /v1/models, page after page.
+        https://docs.anthropic.com/en/api/models-list"""
+        secret = self.secrets(call)
+
+        async def page(after: str | None) -> Page:
+            params: dict[str, Any] = {"limit": PAGE_SIZE}
+            if after:
+                params["after_id"] = after
+            response = await self.fetch(call, f"{self.base_url}/v1/models", params=params)
+            data = parse_json(response, secret)
+            last = opt(data, "last_id")
+            following = last if isinstance(last, str) else None
+            return names(opt(data, "data"), "id", secret), opt(data, "has_more") is True, following
+
+        return await paged(page)
+
     async def complete(self, call: Call) -> Completion:
         secret = self.secrets(call)
-        url = f"{self.base_url}/v1/messages"
-        response = await self.send(call, url, json_body=self.body(call))
+        post = self.generation(call)
+        response = await self.send(call, post.url, json_body=post.body)
         data = parse_json(response, secret)
         blocks = dig(data, "content", secret=secret)
         if not isinstance(blocks, list):

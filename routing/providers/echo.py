@@ -24,12 +24,17 @@ from routing.providers.base import (
 )
 
 
+
+
 class EchoAdapter(Adapter):
     kind = "echo"
     streams = True
 
     def __init__(self, client: object = None, base_url: str = "") -> None:
         super().__init__(client, base_url)  # type: ignore[arg-type]  # never used
+
+    async def probe(self, call: Call) -> frozenset[str] | None:
+        return None  # nothing to reach, and it serves any model name: always up
 
     async def complete(self, call: Call) -> Completion:
         if call.modality == "image":

@@ -9,7 +9,9 @@ from urllib.parse import quote
 
 from routing.providers.adapter import Adapter
 from routing.providers.base import Call, Category, Completion, ProviderError
+from routing.providers.listing import names
 from routing.providers.media import audio_reply
+from routing.providers.wire import parse_json
 
 # Our short format names -> ElevenLabs' output_format; any other value (a full ElevenLabs
 # format such as "mp3_22050_32") is passed through.
@@ -38,6 +40,13 @@ class ElevenLabsAdapter(Adapter):
             body["voice_settings"] = {"speed": speed}
         body.update(self.provider_params(call))
         return body
+
+    async def probe(self, call: Call) -> frozenset[str] | None:
+        """The model_id of each model of GET /v1/models (a bare list).
+        https://elevenlabs.io/docs/api-reference/models/list"""
+        secret = self.secrets(call)
+        response = await self.fetch(call, f"{self.base_url}/v1/models")
+        return frozenset(names(parse_json(response, secret), "model_id", secret))
 
     async def complete(self, call: Call) -> Completion:
         voice = call.params.get("voice")

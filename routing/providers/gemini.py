@@ -14,7 +14,7 @@ from urllib.parse import quote
 
 import httpx
 
-from routing.providers.adapter import Adapter
+from routing.providers.adapter import Adapter, Post
 from routing.providers.base import (
     Call,
     Category,
@@ -25,6 +25,7 @@ from routing.providers.base import (
     StreamEvent,
 )
 from routing.providers.failures import bad_response, clean, error_detail, event_error, status_error
+from routing.providers.listing import PAGE_SIZE, Page, names, paged
 from routing.providers.wire import Tally, count, finish, opt, parse_data, parse_json, sse_events
 
 ROLES = {"user": "user", "assistant": "model"}
@@ -81,10 +82,34 @@ class GeminiAdapter(Adapter):
         body.update(custom)
         return body
 
+    def generation(self, call: Call) -> Post:
+        return Post(self.url(call, "generateContent"), self.body(call))
+
+    async def probe(self, call: Call) -> frozenset[str] | None:
+        """The model names of GET models (without their "models/" prefix), page after page.
+        https://ai.google.dev/api/models#method:-models.list"""
+        secret = self.secrets(call)
+
+        async def page(token: str | None) -> Page:
+            params: dict[str, Any] = {"pageSize": PAGE_SIZE}
+            if token:
+                params["pageToken"] = token
+            response = await self.fetch(call, f"{self.base_url}/models", params=params)
+            data = parse_json(response, secret)
+            if not isinstance(data, dict):
+                raise bad_response("listing reply is not an object", secret)
+            # JSON from protobuf leaves empty fields out: no "models" is an empty page.
+            found = names(data.get("models", []), "name", secret)
+            following = data.get("nextPageToken")
+            following = following if isinstance(following, str) and following else None
+            return [name.removeprefix("models/") for name in found], bool(following), following
+
+        return await paged(page)
+
     async def complete(self, call: Call) -> Completion:
         secret = self.secrets(call)
-        url = self.url(call, "generateContent")
-        response = await self.send(call, url, json_body=self.body(call))
+        post = self.generation(call)
+        response = await self.send(call, post.url, json_body=post.body)
         data = parse_json(response, secret)
         if not opt(data, "candidates"):
             raise _no_candidates(data, secret)

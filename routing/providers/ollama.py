@@ -7,9 +7,10 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from typing import Any
 
-from routing.providers.adapter import Adapter
+from routing.providers.adapter import Adapter, Post
 from routing.providers.base import Call, Completion, Delta, StreamEvent
 from routing.providers.failures import bad_response, event_error
+from routing.providers.listing import names
 from routing.providers.wire import Tally, count, dig, finish, json_lines, opt, parse_json
 
 
@@ -42,10 +43,22 @@ class OllamaAdapter(Adapter):
         body.update(custom)
         return body
 
+    def generation(self, call: Call) -> Post:
+        return Post(f"{self.base_url}/api/chat", self.body(call, stream=False))
+
+    async def probe(self, call: Call) -> frozenset[str] | None:
+        """The local models of GET /api/tags, each also without its default tag ":latest",
+        which a request may leave out.
+        https://github.com/ollama/ollama/blob/main/docs/api.md#list-local-models"""
+        secret = self.secrets(call)
+        response = await self.fetch(call, f"{self.base_url}/api/tags")
+        found = names(opt(parse_json(response, secret), "models"), "name", secret)
+        return frozenset(found) | {name.removesuffix(":latest") for name in found}
+
     async def complete(self, call: Call) -> Completion:
         secret = self.secrets(call)
-        url = f"{self.base_url}/api/chat"
-        response = await self.send(call, url, json_body=self.body(call, stream=False))
+        post = self.generation(call)
+        response = await self.send(call, post.url, json_body=post.body)
         data = parse_json(response, secret)
         content = dig(data, "message", "content", secret=secret)
         return Completion(

@@ -11,9 +11,18 @@ from typing import Any
 
 import httpx
 
-from routing.providers.adapter import Adapter
-from routing.providers.base import Call, Category, Completion, Delta, Secrets, StreamEvent
+from routing.providers.adapter import Adapter, Post
+from routing.providers.base import (
+    Call,
+    Category,
+    Completion,
+    Delta,
+    ProviderError,
+    Secrets,
+    StreamEvent,
+)
 from routing.providers.failures import bad_response, error_detail, event_error, status_error
+from routing.providers.listing import names
 from routing.providers.wire import Tally, count, dig, opt, parse_data, parse_json, sse_events
 
 
@@ -37,10 +46,16 @@ class OpenAIAdapter(Adapter):
         messages = [{"role": m.role, "content": m.content} for m in call.messages]
         return {"model": call.model, "messages": messages, **self.provider_params(call)}
 
+    def generation(self, call: Call) -> Post:
+        return Post(f"{self.base_url}/chat/completions", self.body(call))
+
+    async def probe(self, call: Call) -> frozenset[str] | None:
+        return await list_models(self, call)
+
     async def complete(self, call: Call) -> Completion:
         secret = self.secrets(call)
-        url = f"{self.base_url}/chat/completions"
-        response = await self.send(call, url, json_body=self.body(call))
+        post = self.generation(call)
+        response = await self.send(call, post.url, json_body=post.body)
         data = parse_json(response, secret)
         content = opt(dig(data, "choices", 0, "message", secret=secret), "content")
         return Completion(
@@ -91,6 +106,21 @@ class OpenAIAdapter(Adapter):
         detail, param = error_detail(body)
         category = Category.UNKNOWN_MODEL if _error_code(body) == "model_not_found" else None
         raise status_error(response, detail, secret, param=param, category=category)
+
+
+async def list_models(adapter: Adapter, call: Call) -> frozenset[str] | None:
+    """The ids of GET /models, for every OpenAI-style kind. A compatible server without
+    that endpoint (404, 405) is probed with a minimal generation instead.
+    https://platform.openai.com/docs/api-reference/models/list"""
+    try:
+        response = await adapter.fetch(call, f"{adapter.base_url}/models")
+    except ProviderError as error:
+        if error.status not in (404, 405):
+            raise
+        await adapter.minimal_generation(call)
+        return None
+    secret = adapter.secrets(call)
+    return frozenset(names(opt(parse_json(response, secret), "data"), "id", secret))
 
 
 def _error_code(body: bytes) -> Any:

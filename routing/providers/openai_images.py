@@ -6,10 +6,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from routing.providers.adapter import Adapter
+from routing.providers.adapter import Adapter, Post
 from routing.providers.base import Call, Completion
 from routing.providers.failures import bad_response
 from routing.providers.media import decode_image
+from routing.providers.openai import list_models
 from routing.providers.wire import dig, opt, parse_json
 
 
@@ -28,10 +29,17 @@ class OpenAIImagesAdapter(Adapter):
         body.update(self.provider_params(call))
         return body
 
+    def generation(self, call: Call) -> Post:
+        return Post(f"{self.base_url}/images/generations", self.body(call))
+
+    async def probe(self, call: Call) -> frozenset[str] | None:
+        # Without a listing the fallback generation renders (and bills) one image.
+        return await list_models(self, call)
+
     async def complete(self, call: Call) -> Completion:
         secret = self.secrets(call)
-        url = f"{self.base_url}/images/generations"
-        response = await self.send(call, url, json_body=self.body(call))
+        post = self.generation(call)
+        response = await self.send(call, post.url, json_body=post.body)
         data = parse_json(response, secret)
         images = dig(data, "data", secret=secret)
         if not isinstance(images, list) or not images:

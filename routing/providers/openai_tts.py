@@ -6,9 +6,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from routing.providers.adapter import Adapter
+from routing.providers.adapter import Adapter, Post
 from routing.providers.base import Call, Completion
 from routing.providers.media import audio_reply
+from routing.providers.openai import list_models
 
 DEFAULT_VOICE = "alloy"
 DEFAULT_FORMAT = "mp3"
@@ -32,10 +33,17 @@ class OpenAISpeechAdapter(Adapter):
         body.setdefault("response_format", DEFAULT_FORMAT)
         return body
 
+    def generation(self, call: Call) -> Post:
+        return Post(f"{self.base_url}/audio/speech", self.body(call))
+
+    async def probe(self, call: Call) -> frozenset[str] | None:
+        return await list_models(self, call)
+
     async def complete(self, call: Call) -> Completion:
-        body = self.body(call)
-        response = await self.send(call, f"{self.base_url}/audio/speech", json_body=body)
-        audio, mime = audio_reply(response, MIME.get(body["response_format"]), self.secrets(call))
+        post = self.generation(call)
+        response = await self.send(call, post.url, json_body=post.body)
+        fmt = post.body["response_format"]
+        audio, mime = audio_reply(response, MIME.get(fmt), self.secrets(call))
         return Completion(
             data=audio,
             mime_type=mime,

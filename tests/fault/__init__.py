@@ -12,6 +12,12 @@ Programs are per model name (body `model`, Gemini's path, ElevenLabs `model_id`,
 `override_settings.sd_model_checkpoint`); one step a request, the last repeating; `"*"`
 covers models without a program and requests naming none (listings); no program: `ok()`.
 
+Listings (GET: OpenAI and Anthropic /v1/models, told apart by `anthropic-version`, and
+ElevenLabs' by `xi-api-key`; Gemini /v1beta/models; Ollama /api/tags; A1111
+/sdapi/v1/sd-models) name the programmed models, else a small catalogue. They fail as the
+"*" program says: `fault.program("*", status(404))` is a server without a listing.
+Anthropic and Gemini serve pages of the size the client asks, at most `fault.page_size`.
+
 Steps: ok, stream (delay, cut_after, stall_after, error_event), status (retry_after,
 echo_key, param), stall, reset (TCP RST), malformed, truncated, html, redirect.
 Inspection: fault.requests / requests_for(model) (Recorded rows), fault.disconnects /

@@ -4,7 +4,7 @@ message_delta, message_stop)."""
 from __future__ import annotations
 
 from tests.fault.endpoint import (
-    Answer, Endpoint, Failure, Reply, StreamPlan, body_dict, json_reply, random_id, sse,
+    Answer, Endpoint, Failure, Reply, StreamPlan, body_dict, json_reply, page_size, random_id, sse,
 )
 from tests.fault.httpio import Request
 
@@ -99,15 +99,26 @@ class Messages(AnthropicEndpoint):
 
 
 class Models(AnthropicEndpoint):
-    """GET /v1/models as Anthropic answers it (told apart from OpenAI's by its headers)."""
+    """GET /v1/models as Anthropic answers it (told apart from OpenAI's by its headers): a
+    page of `limit` models (20 unless asked, at most 1000) after the id `after_id`."""
 
     def answer(self, req: Request, answer: Answer) -> Reply:
-        names = answer.known_models or CATALOGUE
+        names = list(answer.known_models or CATALOGUE)
+        after = req.query.get("after_id") or None
+        if after is not None and after not in names:
+            return self.error(req, Failure(400, f"after_id: no model {after!r}"))
+        start = names.index(after) + 1 if after else 0
+        end = start + page_size(req, answer, "limit", 20)
+        page = names[start:end]
         data = [
             {"type": "model", "id": name, "display_name": name,
-             "created_at": "2025-01-01T00:00:00Z"}
-            for name in names
+             "created_at": "2025-01-01T00:00:00Z", "lifecycle": "active",
+             "max_input_tokens": 200_000, "max_tokens": 64_000}
+            for name in page
         ]
-        return json_reply(
-            {"data": data, "has_more": False, "first_id": names[0], "last_id": names[-1]}
-        )
+        return json_reply({
+            "data": data,
+            "has_more": end < len(names),
+            "first_id": page[0] if page else None,
+            "last_id": page[-1] if page else None,
+        })

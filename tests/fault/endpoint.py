@@ -26,6 +26,7 @@ class Answer:
     usage: bool
     finish: str  # OpenAI's words (stop, length, tool_calls, content_filter); each API maps them
     known_models: tuple[str, ...] = ()  # for listings: the programmed model names
+    page_size: int | None = None  # for paged listings: the largest page (FaultServer.page_size)
 
     @property
     def text(self) -> str:
@@ -80,6 +81,17 @@ def random_id(length: int, alphabet: str = BASE62) -> str:
 
 def body_dict(req: Request) -> dict:
     return req.json if isinstance(req.json, dict) else {}
+
+
+def page_size(req: Request, answer: Answer, name: str, default: int, most: int = 1000) -> int:
+    """The size of a listing page: what the client asked for in query `name` (else the
+    API's default), bounded by the API's maximum and by the server's own page_size."""
+    try:
+        asked = int(req.query.get(name) or default)
+    except ValueError:
+        asked = default
+    size = min(asked if asked > 0 else default, most)
+    return min(size, answer.page_size) if answer.page_size else size
 
 
 class Endpoint:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 
 from tests.fault.endpoint import (
-    Answer, Endpoint, Failure, Reply, StreamPlan, json_reply, random_id, sse,
+    Answer, Endpoint, Failure, Reply, StreamPlan, json_reply, page_size, random_id, sse,
 )
 from tests.fault.httpio import Request
 
@@ -91,12 +91,28 @@ class StreamGenerateContent(GeminiEndpoint):
         return sse(error_body(code, f"upstream stream error: {kind}"))
 
 
+PAGE_TOKEN = "fault-page-"
+
+
 class Models(GeminiEndpoint):
+    """GET models: a page of `pageSize` models (50 unless asked, at most 1000) from
+    `pageToken`, with a `nextPageToken` while more follow."""
+
     def answer(self, req: Request, answer: Answer) -> Reply:
+        names = answer.known_models or CATALOGUE
+        token = req.query.get("pageToken") or ""
+        offset = token.removeprefix(PAGE_TOKEN)
+        if token and not (token.startswith(PAGE_TOKEN) and offset.isdigit()):
+            return self.error(req, Failure(400, "Invalid page token."))
+        start = int(offset or 0)
+        end = start + page_size(req, answer, "pageSize", 50)
         models = [
             {"name": f"models/{name}", "version": "001", "displayName": name,
              "inputTokenLimit": 1_048_576, "outputTokenLimit": 65_536,
              "supportedGenerationMethods": ["generateContent", "countTokens"]}
-            for name in answer.known_models or CATALOGUE
+            for name in names[start:end]
         ]
-        return json_reply({"models": models})
+        body: dict = {"models": models}
+        if end < len(names):
+            body["nextPageToken"] = f"{PAGE_TOKEN}{end}"
+        return json_reply(body)

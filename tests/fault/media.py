@@ -1,8 +1,10 @@
-"""Image and speech wire formats: OpenAI images and speech, Automatic1111 txt2img, ElevenLabs
-text-to-speech. None of them stream, so a `stream` step answers like `ok`."""
+"""Image and speech wire formats: OpenAI images and speech, Automatic1111 txt2img and its
+checkpoint list, ElevenLabs text-to-speech and its model list. None of them stream, so a
+`stream` step answers like `ok`."""
 from __future__ import annotations
 
 import base64
+import hashlib
 import json
 import time
 
@@ -89,6 +91,31 @@ class Txt2Img(Endpoint):
         return json_reply({"error": "HTTPException", "detail": failure.message}, failure.code)
 
 
+SD_CATALOGUE = ("sd_xl_base_1.0", "v1-5-pruned-emaonly")
+SD_FOLDER = "/webui/models/Stable-diffusion/"
+
+
+class SdModels(Txt2Img):
+    """Automatic1111's /sdapi/v1/sd-models. A programmed model name is the checkpoint's
+    file (".safetensors" added when it has no such ending) under the models folder, so the
+    listing holds it as model_name and in the title "<file> [<shorthash>]"."""
+
+    def answer(self, req: Request, answer: Answer) -> Reply:
+        checkpoints = []
+        for name in answer.known_models or SD_CATALOGUE:
+            file = name if name.endswith((".safetensors", ".ckpt")) else f"{name}.safetensors"
+            sha256 = hashlib.sha256(file.encode()).hexdigest()
+            checkpoints.append({
+                "title": f"{file} [{sha256[:10]}]",
+                "model_name": file.rpartition(".")[0].replace("/", "_"),
+                "hash": sha256[:10],
+                "sha256": sha256,
+                "filename": SD_FOLDER + file,
+                "config": None,
+            })
+        return json_reply(checkpoints)
+
+
 # ElevenLabs `detail.status` for each HTTP status.
 ELEVEN_STATUSES = {
     400: "invalid_request",
@@ -129,3 +156,26 @@ class TextToSpeech(Endpoint):
         status = ELEVEN_STATUSES.get(failure.code, "internal_error")
         return json_reply({"detail": {"status": status, "message": failure.message}},
                           failure.code)
+
+
+VOICE_CATALOGUE = ("eleven_multilingual_v2", "eleven_flash_v2_5")
+
+
+class VoiceModels(TextToSpeech):
+    """ElevenLabs GET /v1/models: a bare list of models, named by `model_id`."""
+
+    def answer(self, req: Request, answer: Answer) -> Reply:
+        models = [
+            {"model_id": name, "name": name, "can_be_finetuned": False,
+             "can_do_text_to_speech": True, "can_do_voice_conversion": False,
+             "can_use_style": True, "can_use_speaker_boost": True, "serves_pro_voices": False,
+             "token_cost_factor": 1.0, "description": "fault server model",
+             "requires_alpha_access": False, "max_characters_request_free_user": 2500,
+             "max_characters_request_subscribed_user": 10000,
+             "maximum_text_length_per_request": 10000,
+             "languages": [{"language_id": "en", "name": "English"}],
+             "model_rates": {"character_cost_multiplier": 1.0},
+             "concurrency_group": "standard"}
+            for name in answer.known_models or VOICE_CATALOGUE
+        ]
+        return json_reply(models)

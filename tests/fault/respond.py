@@ -22,12 +22,13 @@ from tests.fault.steps import (
 )
 
 
-def answer_of(step: Ok | Stream, model: str | None, known: tuple[str, ...]) -> Answer:
+def answer_of(step: Ok | Stream, model: str | None, known: tuple[str, ...],
+              page_size: int | None = None) -> Answer:
     if isinstance(step, Stream):
         return Answer(model, step.chunks, step.tokens_in, step.tokens_out, step.usage, "stop",
-                      known)
+                      known, page_size)
     return Answer(model, step.pieces(model), step.tokens_in, step.tokens_out, step.usage,
-                  step.finish, known)
+                  step.finish, known, page_size)
 
 
 def failure_of(step: Status, req: Request) -> Failure:
@@ -128,8 +129,9 @@ HTML = (
 
 
 async def respond(conn: Conn, req: Request, endpoint: Endpoint, step: Step,
-                  known: tuple[str, ...]) -> bool:
-    """Answer `req` as `step` says; True when the connection may serve another request."""
+                  known: tuple[str, ...], page_size: int | None = None) -> bool:
+    """Answer `req` as `step` says; True when the connection may serve another request.
+    `known` and `page_size` shape listings."""
     if isinstance(step, Stall):
         await asyncio.sleep(step.seconds)
         conn.writer.close()
@@ -157,7 +159,8 @@ async def respond(conn: Conn, req: Request, endpoint: Endpoint, step: Step,
             reply = Reply(200, b'{"not json')
         return await send(conn, req, reply, headers)
 
-    answer = answer_of(step if isinstance(step, Ok | Stream) else Ok(), req.model, known)
+    answer = answer_of(step if isinstance(step, Ok | Stream) else Ok(), req.model, known,
+                       page_size)
     if isinstance(step, Truncated):
         if streaming:
             full = Reply(200, endpoint.stream(req, answer).body(), endpoint.stream_type)

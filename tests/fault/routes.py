@@ -23,9 +23,15 @@ def _anthropic(req: Request) -> bool:
     return "anthropic-version" in req.headers
 
 
+def _elevenlabs(req: Request) -> bool:
+    # ElevenLabs clients send their key as xi-api-key; no other API does.
+    return "xi-api-key" in req.headers
+
+
 ROUTES = (
     Route("POST", re.compile(r"/v1/chat/completions"), openai.Chat()),
     Route("GET", re.compile(r"/v1/models"), anthropic.Models(), _anthropic),
+    Route("GET", re.compile(r"/v1/models"), media.VoiceModels(), _elevenlabs),
     Route("GET", re.compile(r"/v1/models"), openai.Models()),
     Route("POST", re.compile(r"/v1/images/generations"), media.Images()),
     Route("POST", re.compile(r"/v1/audio/speech"), media.Speech()),
@@ -38,6 +44,7 @@ ROUTES = (
     Route("POST", re.compile(r"/api/chat"), ollama.Chat()),
     Route("GET", re.compile(r"/api/tags"), ollama.Tags()),
     Route("POST", re.compile(r"/sdapi/v1/txt2img"), media.Txt2Img()),
+    Route("GET", re.compile(r"/sdapi/v1/sd-models"), media.SdModels()),
     Route("POST", re.compile(r"/v1/text-to-speech/(?P<voice_id>[^/]+)(?:/stream)?"),
           media.TextToSpeech()),
     Route("GET", re.compile(re.escape(media.ASSET_PATH)), media.Asset()),

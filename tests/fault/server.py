@@ -35,6 +35,9 @@ class FaultServer:
         self._programs: dict[str, list[Step]] = {}
         self._records: list[Recorded] = []
         self._disconnects: list[str | None] = []
+        # The largest page a paged listing (Anthropic, Gemini) serves, whatever the client
+        # asks: a test sets it to make a short catalogue span pages.
+        self.page_size: int | None = None
         # One condition guards programs and records: the test thread and the loop share them.
         self._state = threading.Condition()
         self._connections: set[asyncio.Task] = set()
@@ -166,7 +169,8 @@ class FaultServer:
             error = {"error": {"message": f"fault server: no route for {req.method} {req.path}"}}
             return await send(conn, req, Reply(404, json.dumps(error).encode()), {})
         step, known = self._next_step(req.model)
-        return await self._watching(conn, req.model, respond(conn, req, endpoint, step, known))
+        reply = respond(conn, req, endpoint, step, known, self.page_size)
+        return await self._watching(conn, req.model, reply)
 
     async def _watching(self, conn: Conn, model: str | None, reply) -> bool:
         """Run `reply` while watching for the client to hang up; a hang-up (or a write that
