@@ -89,7 +89,10 @@ async def probe(provider: ProviderInfo, models: list[ModelInfo]) -> Finding:
         async with asyncio.timeout(settings.QF_HEALTH_TIMEOUT_S * 2):
             listed = await adapter_for(provider).probe(call)
     except ProviderError as error:
-        return Finding(provider.name, STATES.get(error.category, HealthState.DOWN), _ms(began), error.message)
+        # An unknown model answers a minimal generation made for it: that model is missing.
+        missing = (model.handle,) if error.category is Category.UNKNOWN_MODEL and model.name else ()
+        state = STATES.get(error.category, HealthState.DOWN)
+        return Finding(provider.name, state, _ms(began), error.message, missing)
     except TimeoutError:
         return Finding(provider.name, HealthState.DOWN, _ms(began), "no answer within the health check's time")
     latency = _ms(began)

@@ -268,3 +268,15 @@ def test_the_admin_checks_the_selected_providers_now(catalogue, admin_client):
     assert list(HealthCheck.objects.order_by("provider__name").values_list("provider__name", "state")) == [
         ("a", "down"), ("b", "healthy")
     ]
+
+
+def test_without_a_listing_a_model_the_provider_does_not_know_is_missing(catalogue):
+    own = catalogue["server_a"]
+    own.program("*", Status(404))  # no listing: the probe makes a minimal generation
+    own.program("gpt-a", Status(404, message="model gpt-a does not exist"))
+
+    check = health.check("a")
+
+    assert check.state == "model_missing"
+    assert [r.method for r in own.requests] == ["GET", "POST"]
+    assert is_open(Target("model", "a:gpt-a")) and not is_open(Target("provider", "a"))
