@@ -9,6 +9,10 @@ class QfwebConfig(AppConfig):
     verbose_name = "qfweb"
 
     def ready(self) -> None:
+        from django.apps import apps
+
         from qfweb.schedule import install_schedule
 
-        post_migrate.connect(install_schedule, sender=self, dispatch_uid="qfweb-schedule")
+        # Sent for apps with models only: after django-celery-beat's tables are migrated.
+        beat = apps.get_app_config("django_celery_beat")
+        post_migrate.connect(install_schedule, sender=beat, dispatch_uid="qfweb-schedule")

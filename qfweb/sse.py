@@ -20,13 +20,14 @@ from django.conf import settings
 from django.http import StreamingHttpResponse
 from django.http.response import HttpResponseBase
 
-from routing.engine import GenerationFailed, Job
+from routing.engine import GenerationFailed, Job, Run
 from routing.providers.base import Delta
 from routing.streaming import Broken, Finished, LiveStream, open_stream
 
 logger = logging.getLogger("qfweb.api")
 PING = ": ping\n\n"
 SERVED_HEADER = "X-QF-Served-Model"
+start_run = Run.start
 BUDGET_HEADER = "X-QF-Budget-Warning"  # a key or persona past its budget's warning level
 
 
@@ -54,7 +55,10 @@ def frame(data: str, event: str | None = None) -> str:
 
 async def stream_response(job: Job, renderer: Renderer) -> StreamingHttpResponse:
     """Raises GenerationFailed (already recorded) when the chain fails before the commit."""
-    opening = asyncio.ensure_future(open_stream(job))
+    # Refusals (a spent budget, no model) and budget warnings are known before any commit,
+    # even one forced early by a silent model.
+    run = await start_run(job)
+    opening = asyncio.ensure_future(open_stream(job, run=run))
     try:
         await asyncio.wait({opening}, timeout=settings.QF_STREAM_COMMIT_TIMEOUT)
     except asyncio.CancelledError:  # the client left while we waited: stop and record
@@ -63,9 +67,10 @@ async def stream_response(job: Job, renderer: Renderer) -> StreamingHttpResponse
     if opening.done():
         stream = opening.result()
         response = _response(_relay(stream, renderer), stream.served, opening)
-        warn(response, stream.warnings)
-        return response
-    return _response(_after_early_commit(opening, renderer, job.request_id), None, opening)
+    else:
+        response = _response(_after_early_commit(opening, renderer, job.request_id), None, opening)
+    warn(response, run.warnings)
+    return response
 
 
 class EventStreamResponse(StreamingHttpResponse):

@@ -12,6 +12,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Iterable
 from dataclasses import dataclass
+from datetime import date
 from decimal import Decimal
 
 from django.conf import settings
@@ -35,6 +36,9 @@ class Budget:
 
     def describe(self) -> str:
         return f"key {self.subject}" if self.scope == BudgetAlert.Scope.KEY else f"persona {self.subject}"
+
+
+Due = tuple[Budget, int, Decimal]  # a budget, a level it reached, what it has spent
 
 
 def month_start() -> timezone.datetime:
@@ -84,9 +88,8 @@ def level_of(budget: Budget, spent: Decimal) -> int | None:
 
 
 def raise_alerts(budget: Budget, level: int, spent: Decimal) -> int:
-    """Record the alerts `budget` is due this month (a budget spent at once still gets its
-    warning first); the number of new ones."""
-    return sum(alert(budget, lv, spent) for lv in sorted({settings.QF_BUDGET_WARN_PERCENT, level}))
+    """Record the alerts `budget` is due this month; the number of new ones."""
+    return sum(alert(budget, lv, spent) for lv in _levels_due(level))
 
 
 def alert(budget: Budget, level: int, spent: Decimal) -> bool:
@@ -103,27 +106,61 @@ def alert(budget: Budget, level: int, spent: Decimal) -> bool:
             )
     except IntegrityError:
         return False
-    logger.warning(
-        "budget: %s reached %s %% of its monthly budget (%.4f of %s USD)",
-        budget.describe(), level, spent, budget.limit,
-    )
+    _log(budget, level, spent)
     return True
 
 
 def check_all(budgets: Iterable[Budget]) -> int:
     """Raise the alerts due for every budget (the periodic task: a budget passes its
-    warning level whether or not a request comes). Returns the number of new alerts."""
+    warning level whether or not a request comes), in a fixed number of queries however
+    many budgets the store holds. Returns the number of new alerts."""
     by_scope: dict[str, list[Budget]] = {}
     for budget in budgets:
         by_scope.setdefault(budget.scope, []).append(budget)
-    new = 0
+    due: list[Due] = []
     for scope, group in by_scope.items():
         spent = spent_this_month(scope, [b.subject for b in group])
         for budget in group:
             level = level_of(budget, spent[budget.subject])
             if level is not None:
-                new += raise_alerts(budget, level, spent[budget.subject])
-    return new
+                due += [(budget, lv, spent[budget.subject]) for lv in _levels_due(level)]
+    month = month_start().date()
+    new = _unraised(due, month)
+    if not new:
+        return 0
+    try:
+        with transaction.atomic():
+            BudgetAlert.objects.bulk_create([
+                BudgetAlert(
+                    scope=b.scope, subject=b.subject, month=month, level=lv, budget=b.limit, spent=s
+                )
+                for b, lv, s in new
+            ])
+    except IntegrityError:  # another process raised some meanwhile: one by one, each once
+        return sum(alert(*d) for d in new)
+    for d in new:
+        _log(*d)
+    return len(new)
+
+
+def _unraised(due: list[Due], month: date) -> list[Due]:
+    """The alerts of `due` not yet recorded for `month` (one query)."""
+    if not due:
+        return []
+    raised = set(BudgetAlert.objects.filter(month=month).values_list("scope", "subject", "level"))
+    return [(b, lv, s) for b, lv, s in due if (b.scope, b.subject, lv) not in raised]
+
+
+def _levels_due(level: int) -> list[int]:
+    # A budget spent at once still gets its warning first.
+    return sorted({settings.QF_BUDGET_WARN_PERCENT, level})
+
+
+def _log(budget: Budget, level: int, spent: Decimal) -> None:
+    logger.warning(
+        "budget: %s reached %s %% of its monthly budget (%.4f of %s USD)",
+        budget.describe(), level, spent, budget.limit,
+    )
 
 
 def _percent(budget: Budget, spent: Decimal) -> int:

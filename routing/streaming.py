@@ -45,9 +45,10 @@ class Broken:
     result: Result
 
 
-async def open_stream(job: Job) -> LiveStream:
-    """Raises GenerationFailed (recorded) when no model produced any content."""
-    run = await Run.start(job)
+async def open_stream(job: Job, *, run: Run | None = None) -> LiveStream:
+    """Raises GenerationFailed (recorded) when no model produced any content. `run` is the
+    job's, when the caller started it to learn its refusals and warnings first."""
+    run = run or await Run.start(job)
     run.streaming = True
     run.record.is_streamed = True
     try:
@@ -106,10 +107,6 @@ class LiveStream:
     @property
     def request_id(self) -> str:
         return self.run.job.request_id
-
-    @property
-    def warnings(self) -> tuple[str, ...]:
-        return self.run.warnings
 
     def __aiter__(self) -> AsyncIterator[Delta | Finished | Broken]:
         return self._relay

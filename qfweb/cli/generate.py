@@ -190,6 +190,7 @@ def _summary(result: Result, out: OutputWrapper) -> None:
         f"Cost: {cost}",
         f"Latency: {result.latency_ms} ms",
         f"Request: {result.request_id}",
+        *(f"Warning: {warning}" for warning in result.warnings),
     ]:
         out.write(line)
 

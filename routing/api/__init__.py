@@ -2,8 +2,8 @@
 
 from ninja import Router
 
-from routing.api import catalog, tasks, usage
+from routing.api import catalog, health, reports, tasks, usage
 
 router = Router()
-for module in (catalog, tasks, usage):
+for module in (catalog, health, tasks, usage, reports):
     router.add_router("", module.router)

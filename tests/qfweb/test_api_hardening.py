@@ -118,7 +118,6 @@ JOB = SimpleNamespace(request_id="0" * 32)
 class FakeStream:
     served = "a:gpt-a"
     request_id = "0" * 32
-    warnings = ()
 
     def __init__(self) -> None:
         self.closed = False
@@ -133,7 +132,12 @@ def _early_commit(monkeypatch, settings, opened):
     settings.QF_STREAM_COMMIT_TIMEOUT = 0.01
     settings.QF_STREAM_PING_S = 60
     monkeypatch.setattr(sse, "open_stream", opened)
+    monkeypatch.setattr(sse, "start_run", _started)
     return sse
+
+
+async def _started(job):
+    return SimpleNamespace(warnings=())
 
 
 async def test_a_client_leaving_at_a_ping_after_the_model_answered_still_closes_the_stream(monkeypatch, settings):
@@ -141,7 +145,7 @@ async def test_a_client_leaving_at_a_ping_after_the_model_answered_still_closes_
 
     answered, stream = asyncio.Event(), FakeStream()
 
-    async def opened(job):
+    async def opened(job, run=None):
         await answered.wait()
         return stream
 
@@ -164,10 +168,11 @@ async def test_a_committed_stream_never_iterated_is_still_closed(monkeypatch, se
 
     stream = FakeStream()
 
-    async def opened(job):
+    async def opened(job, run=None):
         return stream
 
     monkeypatch.setattr(sse, "open_stream", opened)
+    monkeypatch.setattr(sse, "start_run", _started)
     response = await sse.stream_response(job=JOB, renderer=None)
     await sync_to_async(response.close)()
     await asyncio.sleep(0.05)
@@ -181,7 +186,7 @@ async def test_a_bug_after_an_early_commit_still_ends_with_an_error_event(monkey
 
     answered = asyncio.Event()
 
-    async def opened(job):
+    async def opened(job, run=None):
         await answered.wait()
         raise RuntimeError("a bug in the walk")
 

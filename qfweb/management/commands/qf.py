@@ -21,6 +21,8 @@ SUBCOMMANDS = {
     "model": "qfweb.cli.model",
     "generate": "qfweb.cli.generate",
     "key": "qfweb.cli.key",
+    "health": "qfweb.cli.health",
+    "report": "qfweb.cli.report",
 }
 
 
