@@ -61,6 +61,7 @@ class Finding:
     error: str = ""  # redacted
     missing: tuple[str, ...] = ()  # handles of enabled models the provider does not list
     listed: tuple[str, ...] = ()  # ... and of those it does
+    provider_wide: bool = True  # False: a failure of the probed model's own credential
 
     @property
     def is_ok(self) -> bool:
@@ -89,18 +90,19 @@ async def probe(provider: ProviderInfo, models: list[ModelInfo]) -> Finding:
         async with asyncio.timeout(settings.QF_HEALTH_TIMEOUT_S * 2):
             listed = await adapter_for(provider).probe(call)
     except ProviderError as error:
-        # An unknown model answers a minimal generation made for it: that model is missing.
-        missing = (model.handle,) if error.category is Category.UNKNOWN_MODEL and model.name else ()
+        # A 404 may be the listing's URL as well as the model: it opens nothing. A credential
+        # of the model's own is that model's problem, not the provider's (as in the engine).
         state = STATES.get(error.category, HealthState.DOWN)
-        return Finding(provider.name, state, _ms(began), error.message, missing)
+        own = state == HealthState.CREDENTIAL_INVALID and bool(model.credential_ref)
+        return Finding(provider.name, state, _ms(began), error.message, (model.handle,) if own else (), provider_wide=not own)
     except TimeoutError:
         return Finding(provider.name, HealthState.DOWN, _ms(began), "no answer within the health check's time")
     latency = _ms(began)
     if listed is None:  # a listing that cannot be compared: every model counts as there
         missing, present = (), tuple(m.handle for m in models)
     else:
-        missing = tuple(m.handle for m in models if m.name not in listed)
-        present = tuple(m.handle for m in models if m.name in listed)
+        missing = tuple(m.handle for m in models if not _listed(m.name, listed))
+        present = tuple(m.handle for m in models if _listed(m.name, listed))
     if missing:
         error = f"not listed by the provider: {', '.join(missing)}"[:ERROR_TEXT_LIMIT]
         return Finding(provider.name, HealthState.MODEL_MISSING, latency, error, missing, present)
@@ -110,12 +112,19 @@ async def probe(provider: ProviderInfo, models: list[ModelInfo]) -> Finding:
 
 
 def _probe_model(provider: ProviderInfo, models: list[ModelInfo]) -> ModelInfo:
-    """The model a probe speaks for: the provider's default, else one using the provider's
-    own credential; a provider with no enabled model is still probed (its listing)."""
-    by_handle = {m.handle: m for m in models}
-    if provider.default_model in by_handle:
-        return by_handle[provider.default_model]
-    return next((m for m in models if not m.credential_ref), models[0] if models else ModelInfo(provider.name, ""))
+    """The model a probe speaks for, with the provider's own credential if one has it: the
+    default model first. A provider with no enabled model is still probed (its listing)."""
+    shared = sorted((m for m in models if not m.credential_ref), key=lambda m: m.handle != provider.default_model)
+    return next(iter(shared), models[0] if models else ModelInfo(provider.name, ""))
+
+
+def _listed(name: str, listed: frozenset[str]) -> bool:
+    """Listings hold dated ids only where a name may be an alias of the latest one
+    (Anthropic lists claude-3-5-sonnet-20241022, never claude-3-5-sonnet-latest)."""
+    if name in listed:
+        return True
+    stem = name.removesuffix("latest")
+    return stem != name and any(item.startswith(stem) for item in listed)
 
 
 def _ms(began: float) -> int:
@@ -152,7 +161,7 @@ def steer(finding: Finding, *, previous: str) -> None:
     if finding.state == HealthState.DOWN:
         # Until the next check says otherwise; after that, one live request may probe (R5).
         circuit.force_open(target, max(settings.QF_HEALTH_INTERVAL_S, settings.QF_CB_OPEN_SECONDS))
-    elif finding.state == HealthState.CREDENTIAL_INVALID:
+    elif finding.state == HealthState.CREDENTIAL_INVALID and finding.provider_wide:
         circuit.force_open(target, settings.QF_CB_LONG_OPEN_SECONDS)
     else:  # it answered with the credential: nothing provider-wide is wrong
         circuit.reset(target)

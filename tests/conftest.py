@@ -149,8 +149,9 @@ def store(db, admin_user):
         budget=Decimal("10"), spent=Decimal("8.5"),
     )
     s.every_minute = IntervalSchedule.objects.create(every=60, period=IntervalSchedule.SECONDS)
+    # (migrate puts the default schedule in too; this row is the store's own.)
     s.periodic = PeriodicTask.objects.create(
-        name="health checks", task="routing.tasks.health_check_all", interval=s.every_minute
+        name="store: prune", task="routing.tasks.prune_health_checks", interval=s.every_minute
     )
     CrontabSchedule.objects.create(minute="30", hour="0")
     SolarSchedule.objects.create(event="sunrise", latitude=48.85, longitude=2.35)

@@ -1,6 +1,6 @@
 """Provider health under /api/ (issue 6): "check now", and the history of checks.
 
-Any caller may read the history (like the provider itself; error texts hold no secret). A
+Any caller may read the history (like the provider itself); the error texts, staff only. A
 check calls the provider with its credential, so it needs the catalog's write scope.
 """
 
@@ -45,7 +45,13 @@ async def health_check_now(request: HttpRequest, name: str = NAME) -> Status[Hea
 )
 def health_history(request: HttpRequest, page: Query[PageQuery], name: str = NAME) -> dict[str, Any]:
     provider = _found(name)
-    return page.of(HealthCheck.objects.filter(provider=provider).select_related("provider").order_by("-checked_at", "-id"))
+    checks = page.of(HealthCheck.objects.filter(provider=provider).select_related("provider").order_by("-checked_at", "-id"))
+    if not request.auth.is_staff:
+        # An upstream's error text can hold what it should not show (an internal page
+        # behind a private base URL): staff only, as in the usage record.
+        for check in checks["items"]:
+            check.error_text = ""
+    return checks
 
 
 def _found(name: str) -> Provider:

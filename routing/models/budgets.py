@@ -15,7 +15,8 @@ class BudgetAlert(models.Model):
     month = models.DateField(help_text="The first day of the month, in TIME_ZONE.")
     level = models.PositiveSmallIntegerField(help_text="Percent of the budget: 80 or 100.")
     budget = models.DecimalField(max_digits=12, decimal_places=2)
-    spent = models.DecimalField(max_digits=14, decimal_places=8)
+    # A month of usage rows can sum past any one row's 14 digits.
+    spent = models.DecimalField(max_digits=24, decimal_places=8)
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:

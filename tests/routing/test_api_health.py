@@ -157,6 +157,16 @@ def test_the_history_is_paged_newest_first(client, gateway):
     assert {c["provider"] for c in body["items"] + rest + last} == {"a"}
 
 
+def test_upstream_error_texts_are_for_staff_only(client, admin_client, gateway):
+    HealthCheck.objects.create(
+        provider=provider_a(), is_ok=False, state="down", error_text="HTTP 500: <html>intranet</html>"
+    )
+    as_key = client.get("/api/providers/a/health", **bearer(gateway.key)).json()["items"][0]
+    as_staff = admin_client.get("/api/providers/a/health").json()["items"][0]
+    assert (as_key["state"], as_key["error"]) == ("down", "")
+    assert as_staff["error"] == "HTTP 500: <html>intranet</html>"
+
+
 @pytest.mark.parametrize(("query", "field"), [("page=0", "page"), ("page_size=201", "page_size")])
 def test_a_bad_page_is_422_naming_the_field(client, gateway, query, field):
     response = client.get(f"/api/providers/a/health?{query}", **bearer(gateway.key))

@@ -279,4 +279,37 @@ def test_without_a_listing_a_model_the_provider_does_not_know_is_missing(catalog
 
     assert check.state == "model_missing"
     assert [r.method for r in own.requests] == ["GET", "POST"]
-    assert is_open(Target("model", "a:gpt-a")) and not is_open(Target("provider", "a"))
+    # A 404 could be a listing's missing URL as well as the model: the engine's own
+    # attempts decide (an unknown model opens it there), not the probe.
+    assert not is_open(Target("model", "a:gpt-a")) and not is_open(Target("provider", "a"))
+
+
+def test_a_latest_alias_counts_as_listed_when_a_dated_model_is(catalogue):
+    from tests.factories import model
+
+    own = catalogue["server_a"]
+    model(catalogue["a"], "claude-x-latest")
+    own.program("claude-x-20250101", Ok())  # listings name the programmed models only
+
+    check = health.check("a")
+
+    assert check.state == "healthy", check.error_text
+
+
+def test_a_default_model_with_a_credential_of_its_own_does_not_speak_for_the_provider(catalogue):
+    from routing.models import Model
+    from routing.snapshot import bump_config_version
+    from tests.factories import model
+
+    own_key = model(catalogue["a"], "gpt-own", credential_ref="${UNSET_TEAM_KEY}")
+    catalogue["server_a"].program("gpt-own", Ok())  # listed
+    Provider.objects.filter(name="a").update(default_model=own_key)
+    bump_config_version()
+
+    assert health.check("a").state == "healthy"  # probed with gpt-a and the provider's key
+
+    Model.objects.filter(name="gpt-a").update(is_enabled=False)  # gpt-own alone is left
+    bump_config_version()
+    check = health.check("a")
+    assert check.state == "credential_invalid"
+    assert is_open(Target("model", "a:gpt-own")) and not is_open(Target("provider", "a"))
