@@ -11,7 +11,9 @@ from django_celery_beat.schedulers import DatabaseScheduler
 from qfweb.celery import app
 from qfweb.schedule import install_schedule
 
-pytestmark = pytest.mark.django_db
+# transaction=True: beat's scheduler opens connections of its own, which PostgreSQL
+# refuses inside the test's atomic block.
+pytestmark = pytest.mark.django_db(transaction=True)
 
 
 def test_every_scheduled_task_exists() -> None:
