@@ -16,6 +16,7 @@ from datetime import date
 from decimal import Decimal
 
 from django.conf import settings
+from django.core.cache import cache
 from django.db import IntegrityError, transaction
 from django.db.models import Sum
 from django.utils import timezone
@@ -25,6 +26,7 @@ from routing.models import BudgetAlert, Generation
 
 logger = logging.getLogger("qfweb.budget")
 SPENT = 100
+FLAG_TTL_S = 32 * 24 * 3600  # outlives the month it is about
 COLUMNS = {BudgetAlert.Scope.KEY: "api_key_id", BudgetAlert.Scope.PERSONA: "persona_slug"}
 
 
@@ -96,7 +98,13 @@ def alert(budget: Budget, level: int, spent: Decimal) -> bool:
     """Record that `budget` reached `level` this month; True only the first time, when
     the warning is also logged."""
     month = month_start().date()
+    # Every request past the warning level asks; a flag in the shared cache answers without
+    # a query once the row exists (a lost flag costs one query, never a second alert).
+    flag = f"budget-alert:{budget.scope}:{budget.subject}:{month:%Y-%m}:{level}"
+    if cache.get(flag):
+        return False
     if BudgetAlert.objects.filter(scope=budget.scope, subject=budget.subject, month=month, level=level).exists():
+        cache.set(flag, True, timeout=FLAG_TTL_S)
         return False
     try:
         with transaction.atomic():  # two processes may race to be first: one row wins
@@ -106,6 +114,7 @@ def alert(budget: Budget, level: int, spent: Decimal) -> bool:
             )
     except IntegrityError:
         return False
+    cache.set(flag, True, timeout=FLAG_TTL_S)
     _log(budget, level, spent)
     return True
 

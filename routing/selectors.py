@@ -6,7 +6,7 @@ from typing import TypeVar
 
 from django.db import models
 
-from qfweb.errors import QfError, UnknownReference
+from qfweb.errors import NotFound, QfError, UnknownReference
 from routing.handles import parse_handle
 from routing.models import Capability, Model, Provider, Task
 
@@ -37,6 +37,14 @@ def provider_find(name: str) -> Provider:
     if found is None:
         raise UnknownReference(f"unknown provider {name!r}", ref=f"provider {name}")
     return found
+
+
+def provider_found(name: str) -> Provider:
+    """provider_find for a name in a URL: one that matches nothing is a 404 naming it."""
+    try:
+        return provider_find(name)
+    except QfError:
+        raise NotFound(f"unknown provider {name!r}", field="provider") from None
 
 
 def model_find(handle: str) -> Model:

@@ -38,7 +38,7 @@ from routing.schemas.catalog import (
     ProviderPage,
     ProviderPatch,
 )
-from routing.selectors import capability_find, provider_find
+from routing.selectors import capability_find, provider_find, provider_found
 from routing.services.catalog import (
     capability_delete,
     capability_upsert,
@@ -73,15 +73,8 @@ def _provider_or_none(name: str) -> Provider | None:
         return None
 
 
-def _found_provider(name: str) -> Provider:
-    provider = _provider_or_none(name)
-    if provider is None:
-        raise NotFound(f"unknown provider {name!r}", field="provider")
-    return provider
-
-
 def _found_model(provider: str, name: str) -> Model:
-    model = Model.objects.filter(provider=_found_provider(provider), name=name).first()
+    model = Model.objects.filter(provider=provider_found(provider), name=name).first()
     if model is None:
         raise NotFound(f"unknown model {provider}:{name}", field="model")
     return model
@@ -150,7 +143,7 @@ def provider_create(request: HttpRequest, payload: ProviderIn) -> Status[Provide
 
 @router.get("/providers/{name}", response={200: ProviderOut, **errors(404)}, summary="One provider")
 def provider_get(request: HttpRequest, name: str = NAME) -> Provider:
-    return _found_provider(name)
+    return provider_found(name)
 
 
 @router.patch(
@@ -158,7 +151,7 @@ def provider_get(request: HttpRequest, name: str = NAME) -> Provider:
 )
 def provider_update(request: HttpRequest, payload: ProviderPatch, name: str = NAME) -> Provider:
     require_catalog_write(request.auth)
-    provider = _found_provider(name)
+    provider = provider_found(name)
     data, secret = _provider_data(payload)
     _check_private_network(request.auth, data, provider)
     return provider_upsert(name=provider.name, data=data, secret=secret).obj
@@ -171,7 +164,7 @@ def provider_update(request: HttpRequest, payload: ProviderPatch, name: str = NA
 )
 def provider_remove(request: HttpRequest, name: str = NAME) -> Status[None]:
     require_catalog_write(request.auth)
-    provider_delete(provider=_found_provider(name))
+    provider_delete(provider=provider_found(name))
     return Status(204, None)
 
 

@@ -12,14 +12,13 @@ from asgiref.sync import sync_to_async
 from django.http import HttpRequest
 from ninja import Query, Router, Status
 
-from qfweb.errors import NotFound, UnknownReference
 from qfweb.schemas import errors
 from routing import health
 from routing.access import require_catalog_write
-from routing.models import HealthCheck, Provider
+from routing.models import HealthCheck
 from routing.schemas.catalog import NAME, PageQuery
 from routing.schemas.health import HealthCheckOut, HealthCheckPage
-from routing.selectors import provider_find
+from routing.selectors import provider_found
 
 router = Router(tags=["health"])
 
@@ -34,7 +33,7 @@ router = Router(tags=["health"])
 )
 async def health_check_now(request: HttpRequest, name: str = NAME) -> Status[HealthCheck]:
     require_catalog_write(request.auth)
-    provider = await sync_to_async(_found)(name)
+    provider = await sync_to_async(provider_found)(name)
     return Status(201, await health.acheck(provider.name))
 
 
@@ -44,7 +43,7 @@ async def health_check_now(request: HttpRequest, name: str = NAME) -> Status[Hea
     summary="A provider's health checks, newest first",
 )
 def health_history(request: HttpRequest, page: Query[PageQuery], name: str = NAME) -> dict[str, Any]:
-    provider = _found(name)
+    provider = provider_found(name)
     checks = page.of(HealthCheck.objects.filter(provider=provider).select_related("provider").order_by("-checked_at", "-id"))
     if not request.auth.is_staff:
         # An upstream's error text can hold what it should not show (an internal page
@@ -52,11 +51,3 @@ def health_history(request: HttpRequest, page: Query[PageQuery], name: str = NAM
         for check in checks["items"]:
             check.error_text = ""
     return checks
-
-
-def _found(name: str) -> Provider:
-    """By name or alias; one that matches nothing is 404 here, as in the catalog."""
-    try:
-        return provider_find(name)
-    except UnknownReference:
-        raise NotFound(f"unknown provider {name!r}", field="provider") from None

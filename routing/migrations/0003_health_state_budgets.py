@@ -19,7 +19,7 @@ class Migration(migrations.Migration):
                 ('month', models.DateField(help_text='The first day of the month, in TIME_ZONE.')),
                 ('level', models.PositiveSmallIntegerField(help_text='Percent of the budget: 80 or 100.')),
                 ('budget', models.DecimalField(decimal_places=2, max_digits=12)),
-                ('spent', models.DecimalField(decimal_places=8, max_digits=14)),
+                ('spent', models.DecimalField(decimal_places=8, max_digits=24)),
                 ('created_at', models.DateTimeField(auto_now_add=True)),
             ],
             options={

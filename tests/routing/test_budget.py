@@ -270,3 +270,11 @@ def test_the_store_lists_budgets_but_not_of_revoked_keys():
     assert budgets_all() == [
         Budget("key", str(capped.pk), Decimal("12.50")), Budget("persona", "writer", Decimal("0")),
     ]
+
+
+def test_past_the_warning_level_a_request_reads_only_the_spend_once_alerted(django_assert_num_queries):
+    spend(KEY, "8.50")
+    enforce([KEY])  # raises the alert
+    with django_assert_num_queries(1):  # this month's spend; the alert is known
+        assert len(enforce([KEY])) == 1
+    assert len(alerts()) == 1
