@@ -1,18 +1,22 @@
 from __future__ import annotations
 
 from django.contrib import admin
-from django.urls import path, re_path
-from django.views.generic import RedirectView
+from django.contrib.auth import views as auth
+from django.urls import include, path, re_path
 
 from qfweb import api as rest, openai_api
+from qfweb.views import overview
 
 admin.site.site_header = "qfweb"
 admin.site.site_title = "qfweb admin"
 admin.site.index_title = "Personas, models and routing"
 
 urlpatterns = [
-    # The admin is the only UI until the dashboard exists.
-    path("", RedirectView.as_view(pattern_name="admin:index", permanent=False)),
+    *overview.urlpatterns,
+    path("login/", auth.LoginView.as_view(), name="login"),
+    path("logout/", auth.LogoutView.as_view(), name="logout"),
+    path("", include("personas.urls")),
+    path("", include("routing.urls")),
     path("admin/", admin.site.urls),
     path("api/", rest.api.urls),
     path("v1/", openai_api.openai_api.urls),

@@ -1,0 +1,92 @@
+"""What every dashboard page shares (STYLE B-17, B-18): the staff gate, rendering a page or
+one of its partials, pagination, and turning a domain error into inline form errors.
+
+A page view renders its own template; when htmx asks (`request.htmx`) it renders only the
+named partial of that template (`template#partial`). A form that cannot be stored re-renders
+with status 422, which the htmx config in base.html swaps like a success.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Callable, Mapping
+from functools import wraps
+from typing import Any
+
+from django.contrib.auth.decorators import user_passes_test
+from django.core.paginator import Page, Paginator
+from django.db.models import QuerySet
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import render
+from django.utils.cache import patch_vary_headers
+from django_htmx.http import trigger_client_event
+from django_htmx.middleware import HtmxDetails
+
+from qfweb.errors import FieldErrors, QfError
+
+PAGE_SIZE = 25
+
+
+class HtmxHttpRequest(HttpRequest):
+    """A request as the dashboard's views see it (django-htmx's typing recipe)."""
+
+    htmx: HtmxDetails
+
+
+def _is_staff(user: Any) -> bool:
+    return user.is_active and user.is_staff
+
+
+def staff_page(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
+    """Pages need a logged-in staff user; anyone else is sent to the login page (which
+    says why when the user is logged in but not staff)."""
+    gated = user_passes_test(_is_staff)(view)
+
+    @wraps(view)
+    def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        response = gated(request, *args, **kwargs)
+        # One URL answers a whole page or a partial: caches must keep them apart.
+        patch_vary_headers(response, ("HX-Request",))
+        return response
+
+    return wrapper
+
+
+def render_page(
+    request: HtmxHttpRequest,
+    template: str,
+    context: Mapping[str, Any],
+    *,
+    partial: str | None = None,
+    status: int = 200,
+) -> HttpResponse:
+    """The whole page, or only `partial` of it when htmx asked for a fragment."""
+    name = f"{template}#{partial}" if partial and request.htmx else template
+    return render(request, name, context, status=status)
+
+
+def paginate(request: HttpRequest, rows: QuerySet | list, per_page: int = PAGE_SIZE) -> Page:
+    """One page of `rows`, by the `page` query parameter (out of range gives the last)."""
+    return Paginator(rows, per_page).get_page(request.GET.get("page"))
+
+
+def field_errors(error: QfError) -> dict[str, list[str]]:
+    """Messages by field, for showing each beside its input; `__all__` for the rest.
+
+    Nested fields (`fallbacks.2`, `task_overrides.review.model`) are kept whole and also
+    filed under their first part, so a template can show them at the input they came from.
+    """
+    errors = error.errors if isinstance(error, FieldErrors) else [error]
+    found: dict[str, list[str]] = defaultdict(list)
+    for each in errors:
+        field = each.field or "__all__"
+        found[field].append(each.message)
+        head = field.split(".", 1)[0]
+        if head != field:
+            found[head].append(f"{field.split('.', 1)[1]}: {each.message}")
+    return dict(found)
+
+
+def toast(response: HttpResponse, message: str, *, level: str = "success") -> HttpResponse:
+    """A flash message shown by dashboard.js when htmx receives the response."""
+    return trigger_client_event(response, "qf:toast", {"message": message, "level": level})

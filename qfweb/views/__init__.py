@@ -1,0 +1,1 @@
+"""Dashboard pages that span both apps: login and the overview."""

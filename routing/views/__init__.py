@@ -1,0 +1,1 @@
+"""The dashboard pages of the catalog, health and reports (templates/routing/)."""

@@ -1,0 +1,16 @@
+"""Model pages."""
+
+from __future__ import annotations
+
+from django.http import HttpRequest, HttpResponse
+from django.urls import path
+
+from qfweb.pages import render_page, staff_page
+
+
+@staff_page
+def model_list(request: HttpRequest) -> HttpResponse:
+    return render_page(request, "components/todo.html", {"section": "models", "title": "Models"})
+
+
+urlpatterns = [path("models/", model_list, name="models")]

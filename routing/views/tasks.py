@@ -1,0 +1,16 @@
+"""Task pages."""
+
+from __future__ import annotations
+
+from django.http import HttpRequest, HttpResponse
+from django.urls import path
+
+from qfweb.pages import render_page, staff_page
+
+
+@staff_page
+def task_list(request: HttpRequest) -> HttpResponse:
+    return render_page(request, "components/todo.html", {"section": "tasks", "title": "Tasks"})
+
+
+urlpatterns = [path("tasks/", task_list, name="tasks")]

@@ -1,0 +1,100 @@
+"""The dashboard in a real browser: Debian's Chromium (/usr/bin/chromium) driven by
+Playwright against pytest-django's live server.
+
+Every page a test opens is watched: a console error, an uncaught exception or a refusal by
+the Content Security Policy fails the test at teardown. `shoot(page, name)` saves a
+screenshot under /screenshots/ (git-ignored) at the current width.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+from pathlib import Path
+
+import pytest
+
+# Playwright's sync API runs an event loop in this thread; the live server's ORM calls
+# from the test body are still plain sync calls (playwright-pytest #29).
+os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
+
+CHROMIUM = os.environ.get("QF_CHROMIUM", "/usr/bin/chromium")
+SHOTS = Path(__file__).resolve().parents[2] / "screenshots"
+PASSWORD = "correct horse battery staple"
+WIDE, NARROW = {"width": 1280, "height": 900}, {"width": 390, "height": 844}
+
+if not shutil.which(CHROMIUM):
+    if os.environ.get("CI"):
+        raise RuntimeError(f"{CHROMIUM} is missing: .ci/run installs Debian's chromium package")
+    pytest.skip(f"no Chromium at {CHROMIUM} (apt-get install chromium)", allow_module_level=True)
+
+
+@pytest.fixture(scope="session")
+def browser_type_launch_args(browser_type_launch_args):
+    return {
+        **browser_type_launch_args,
+        "executable_path": CHROMIUM,
+        # Without the networking flags Chromium keeps calling home, and this machine refuses.
+        "args": ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+                 "--disable-background-networking", "--disable-component-update", "--disable-sync"],
+    }
+
+
+@pytest.fixture
+def browser_context_args(browser_context_args):
+    return {**browser_context_args, "viewport": WIDE, "accept_downloads": True}
+
+
+class Watch:
+    """What went wrong in the page: console errors, uncaught exceptions, CSP refusals."""
+
+    def __init__(self) -> None:
+        self.problems: list[str] = []
+
+    def console(self, message) -> None:
+        if message.type == "error" or "Refused to" in message.text or "Content Security Policy" in message.text:
+            self.problems.append(f"console {message.type}: {message.text}")
+
+    def page_error(self, error) -> None:
+        self.problems.append(f"uncaught: {error}")
+
+
+@pytest.fixture
+def watch(page):
+    watched = Watch()
+    page.on("console", watched.console)
+    page.on("pageerror", watched.page_error)
+    # A CSP refusal is also an event in the page; count those that never reach the console.
+    page.add_init_script(
+        "document.addEventListener('securitypolicyviolation', e =>"
+        " console.error('Refused to load: CSP ' + e.violatedDirective + ' ' + e.blockedURI));"
+    )
+    yield watched
+    assert watched.problems == []
+
+
+@pytest.fixture
+def staff(django_user_model):
+    return django_user_model.objects.create_user("operator", "op@example.com", PASSWORD, is_staff=True, is_superuser=True)
+
+
+@pytest.fixture
+def signed_in(page, watch, live_server, staff):
+    """A page logged in through the login form, watched for errors."""
+    page.goto(f"{live_server.url}/login/")
+    page.get_by_label("Username").fill(staff.username)
+    page.get_by_label("Password").fill(PASSWORD)
+    page.get_by_role("button", name="Log in").click()
+    page.wait_for_url(f"{live_server.url}/")
+    return page
+
+
+def shoot(page, name: str) -> None:
+    """Screenshots of the page at 1280 and 390 px wide, then back to 1280."""
+    SHOTS.mkdir(exist_ok=True)
+    slug = re.sub(r"[^a-z0-9]+", "-", name.lower()).strip("-")
+    for label, size in (("wide", WIDE), ("narrow", NARROW)):
+        page.set_viewport_size(size)
+        page.screenshot(path=SHOTS / f"{slug}-{label}.png", full_page=True)
+    page.set_viewport_size(WIDE)
