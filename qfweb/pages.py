@@ -70,6 +70,13 @@ def paginate(request: HttpRequest, rows: QuerySet | list, per_page: int = PAGE_S
     return Paginator(rows, per_page).get_page(request.GET.get("page"))
 
 
+def query_without_page(request: HttpRequest) -> str:
+    """The current filters as a query string, for pagination links to keep."""
+    query = request.GET.copy()
+    query.pop("page", None)
+    return query.urlencode()
+
+
 def field_errors(error: QfError) -> dict[str, list[str]]:
     """Messages by field, for showing each beside its input; `__all__` for the rest.
 

@@ -82,3 +82,26 @@ def _named(cls: type[T], what: str, name: str) -> T:
     if found is None:
         raise UnknownReference(f"unknown {what} {name!r}", ref=f"{what} {name}")
     return found
+
+
+# ---- choices for the dashboard's pickers ------------------------------------------------
+
+
+def model_choices(modality: str | None = None) -> list[tuple[str, list[tuple[str, str]]]]:
+    """[(provider, [(handle, label), ...]), ...] for a `provider:model` picker, in one query.
+    The label is the handle, the display name if any, and "[disabled]" when it is.
+
+    Disabled models and providers stay listed (a stored choice must still show), labelled
+    so the operator sees why the chain will drop them.
+    """
+    rows = Model.objects.select_related("provider").order_by("provider__name", "name")
+    if modality:
+        rows = rows.filter(modality=modality)
+    grouped: dict[str, list[tuple[str, str]]] = {}
+    for model in rows:
+        handle = f"{model.provider.name}:{model.name}"
+        label = f"{handle} · {model.display_name}" if model.display_name else handle
+        if not (model.is_enabled and model.provider.is_enabled):
+            label += " [disabled]"
+        grouped.setdefault(model.provider.name, []).append((handle, label))
+    return list(grouped.items())
