@@ -11,10 +11,11 @@ from __future__ import annotations
 from asgiref.sync import sync_to_async
 from django.conf import settings
 from django.http import HttpRequest
+from django.http.multipartparser import MultiPartParserError
 from ninja.security import APIKeyCookie, HttpBearer
 
 from personas.keys import acaller_for_key, caller_for_key
-from qfweb.errors import RateLimited
+from qfweb.errors import QfError, RateLimited
 from routing import ratelimit
 from routing.access import Caller
 
@@ -49,7 +50,11 @@ class StaffSessionAuth(APIKeyCookie):
         # No session cookie: an app without a key gets 401, not a CSRF failure.
         if self.param_name not in request.COOKIES:
             return None
-        return super()._get_key(request)
+        try:
+            return super()._get_key(request)
+        except MultiPartParserError as exc:
+            # The CSRF check reads the form body; a malformed one is the client's error.
+            raise QfError(f"cannot be parsed: {exc}", field="body") from None
 
     def authenticate(self, request: HttpRequest, key: str | None) -> Caller | None:
         user = request.user
