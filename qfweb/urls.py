@@ -2,7 +2,9 @@ from __future__ import annotations
 
 from django.contrib import admin
 from django.contrib.auth import views as auth
+from django.templatetags.static import static
 from django.urls import include, path, re_path
+from django.views.generic import RedirectView
 
 from qfweb import api as rest, openai_api
 from qfweb.views import overview
@@ -17,6 +19,8 @@ urlpatterns = [
     path("logout/", auth.LogoutView.as_view(), name="logout"),
     path("", include("personas.urls")),
     path("", include("routing.urls")),
+    # Pages without our <link rel="icon"> (the admin, the API docs): browsers ask here.
+    path("favicon.ico", RedirectView.as_view(url=static("qfweb/favicon.svg"), permanent=True)),
     path("admin/", admin.site.urls),
     path("api/", rest.api.urls),
     path("v1/", openai_api.openai_api.urls),

@@ -46,15 +46,35 @@ def browser_context_args(browser_context_args):
     return {**browser_context_args, "viewport": WIDE, "accept_downloads": True}
 
 
+FAILED_LOAD = re.compile(r"Failed to load resource: the server responded with a status of (\d+)")
+
+
 class Watch:
-    """What went wrong in the page: console errors, uncaught exceptions, CSP refusals."""
+    """What went wrong in the page: console errors, uncaught exceptions, CSP refusals.
+
+    Chromium logs every 4xx/5xx response as a console error. A test that provokes one on
+    purpose (a form error answers 422) says so with `watch.allow(422)`; the failing URLs are
+    listed in the assertion to show which response it was.
+    """
 
     def __init__(self) -> None:
         self.problems: list[str] = []
+        self.failed_urls: list[str] = []
+        self.allowed: set[int] = set()
+
+    def allow(self, *statuses: int) -> None:
+        self.allowed.update(statuses)
 
     def console(self, message) -> None:
+        failed = FAILED_LOAD.search(message.text)
+        if failed and int(failed.group(1)) in self.allowed:
+            return
         if message.type == "error" or "Refused to" in message.text or "Content Security Policy" in message.text:
             self.problems.append(f"console {message.type}: {message.text}")
+
+    def response(self, response) -> None:
+        if response.status >= 400 and response.status not in self.allowed:
+            self.failed_urls.append(f"{response.status} {response.url}")
 
     def page_error(self, error) -> None:
         self.problems.append(f"uncaught: {error}")
@@ -65,13 +85,14 @@ def watch(page):
     watched = Watch()
     page.on("console", watched.console)
     page.on("pageerror", watched.page_error)
+    page.on("response", watched.response)
     # A CSP refusal is also an event in the page; count those that never reach the console.
     page.add_init_script(
         "document.addEventListener('securitypolicyviolation', e =>"
         " console.error('Refused to load: CSP ' + e.violatedDirective + ' ' + e.blockedURI));"
     )
     yield watched
-    assert watched.problems == []
+    assert watched.problems == [], f"failed responses: {watched.failed_urls}"
 
 
 @pytest.fixture

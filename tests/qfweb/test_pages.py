@@ -1,0 +1,111 @@
+"""The dashboard's shared rules: staff only, a strict CSP, templates that need no inline
+script or style, and the page helpers."""
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+from django.test import AsyncClient
+from django.urls import get_resolver, reverse
+
+from qfweb.errors import FieldErrors, QfError
+from qfweb.pages import field_errors
+
+ROOT = Path(__file__).resolve().parents[2]
+TEMPLATES = sorted((ROOT / "templates").rglob("*.html"))
+
+
+def dashboard_paths() -> list[str]:
+    """Every dashboard page without URL arguments (the APIs and the admin have their own auth)."""
+    paths = []
+    for namespace in ("personas", "routing"):
+        for name, (possibilities, *_rest) in get_resolver().namespace_dict[namespace][1].reverse_dict.items():
+            if isinstance(name, str) and not possibilities[0][1]:
+                paths.append(reverse(f"{namespace}:{name}"))
+    return sorted({"/", *paths})
+
+
+def test_every_section_is_listed():
+    assert {"/", "/personas/", "/providers/", "/keys/", "/reports/"} <= set(dashboard_paths())
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("path", dashboard_paths())
+def test_pages_send_anonymous_users_to_the_login_page(client, path):
+    response = client.get(path)
+    assert response.status_code == 302
+    assert response["Location"].startswith("/login/?next=")
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("path", dashboard_paths())
+def test_pages_refuse_users_who_are_not_staff(client, django_user_model, path):
+    client.force_login(django_user_model.objects.create_user("app-dev", password="x"))
+    response = client.get(path)
+    assert response.status_code == 302 and response["Location"].startswith("/login/")
+
+
+@pytest.mark.django_db
+def test_the_login_page_tells_a_non_staff_user_why(client, django_user_model):
+    client.force_login(django_user_model.objects.create_user("app-dev", password="x"))
+    assert "is not a staff user" in client.get("/login/").content.decode()
+
+
+@pytest.mark.django_db
+def test_pages_carry_a_policy_without_inline_scripts_or_eval(admin_client):
+    policy = admin_client.get("/")["Content-Security-Policy"]
+    directives = dict(part.strip().split(" ", 1) for part in policy.split(";"))
+    assert directives["script-src"] == "'self'"
+    assert directives["style-src"] == "'self'"
+    assert "unsafe" not in policy
+    assert directives["frame-ancestors"] == "'none'"
+
+
+@pytest.mark.django_db(transaction=True)
+async def test_the_policy_is_set_on_the_async_path_too():
+    response = await AsyncClient().get("/api/openapi.json")
+    assert "script-src 'self'" in response["Content-Security-Policy"]
+
+
+@pytest.mark.django_db
+def test_logging_out_needs_a_post(admin_client):
+    assert admin_client.get("/logout/").status_code == 405
+    assert admin_client.post("/logout/").status_code == 302
+    assert admin_client.get("/").status_code == 302
+
+
+def test_there_are_templates_to_check():
+    assert len(TEMPLATES) > 3
+
+
+@pytest.mark.parametrize("template", TEMPLATES, ids=lambda p: str(p.relative_to(ROOT)))
+def test_templates_hold_no_inline_script_style_or_eval(template):
+    """What the CSP would refuse in the browser, caught before it gets there."""
+    text = template.read_text()
+    scripts = re.findall(r"<script\b[^>]*>", text)
+    inline = [tag for tag in scripts if "src=" not in tag and 'type="application/json"' not in tag]
+    assert inline == []
+    assert not re.search(r"\sstyle=", text)
+    assert not re.search(r"\shx-on[:-]", text)
+    assert "js:" not in text and "javascript:" not in text
+    assert not re.search(r"""(src|href)=["']https?://""", text), "no CDN: the app works offline"
+
+
+def test_field_errors_file_nested_fields_under_their_input_too():
+    error = FieldErrors([
+        QfError("unknown model 'x:y'", field="fallbacks.2"),
+        QfError("required", field="name"),
+        QfError("counts do not add up"),
+    ])
+    assert field_errors(error) == {
+        "fallbacks.2": ["unknown model 'x:y'"],
+        "fallbacks": ["2: unknown model 'x:y'"],
+        "name": ["required"],
+        "__all__": ["counts do not add up"],
+    }
+
+
+def test_browsers_asking_for_favicon_ico_get_ours(client):
+    response = client.get("/favicon.ico")
+    assert response.status_code == 301 and response["Location"].endswith("qfweb/favicon.svg")
