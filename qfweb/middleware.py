@@ -4,7 +4,7 @@ server's event loop with no thread hop (STACK B1)."""
 from __future__ import annotations
 
 import uuid
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable, Iterator
 
 from asgiref.sync import iscoroutinefunction, markcoroutinefunction, sync_to_async
 from django.http import HttpRequest, HttpResponseBase
@@ -77,8 +77,18 @@ class StaticFilesMiddleware(WhiteNoiseMiddleware):
         else:
             static_file = self.files.get(request.path_info)
         if static_file is not None:
-            return await sync_to_async(self.serve)(static_file, request)
+            response = await sync_to_async(self.serve)(static_file, request)
+            if response.streaming:
+                response.streaming_content = _read_in_thread(iter(response.streaming_content))
+            return response
         return await self.get_response(request)
+
+
+async def _read_in_thread(chunks: Iterator[bytes]) -> AsyncIterator[bytes]:
+    """A file's chunks, each read off the loop. Django would otherwise read a sync iterator
+    whole into memory under ASGI, with a warning on every static file."""
+    while (chunk := await sync_to_async(next, thread_sensitive=False)(chunks, None)) is not None:
+        yield chunk
 
 
 class ContentSecurityPolicyMiddleware(CSPMiddleware):

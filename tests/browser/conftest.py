@@ -1,5 +1,6 @@
 """The dashboard in a real browser: Debian's Chromium (/usr/bin/chromium) driven by
-Playwright against pytest-django's live server.
+Playwright against qfweb's ASGI application under uvicorn (`live_server` here is the
+`live_url` server of tests/conftest.py, so streamed responses really stream).
 
 Every page a test opens is watched: a console error, an uncaught exception or a refusal by
 the Content Security Policy fails the test at teardown. `shoot(page, name)` saves a
@@ -12,6 +13,8 @@ import os
 import re
 import shutil
 from pathlib import Path
+
+from django.test.utils import modify_settings
 
 import pytest
 
@@ -39,6 +42,20 @@ def browser_type_launch_args(browser_type_launch_args):
         "args": ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
                  "--disable-background-networking", "--disable-component-update", "--disable-sync"],
     }
+
+
+class AsgiLiveServer:
+    """What pytest-django's live_server offers (`url`, and the settings its autouse helper
+    switches on around each test), served by uvicorn instead of the WSGI test server."""
+
+    def __init__(self, url: str) -> None:
+        self.url = url
+        self._live_server_modified_settings = modify_settings(ALLOWED_HOSTS={"append": "127.0.0.1"})
+
+
+@pytest.fixture
+def live_server(live_url):
+    return AsgiLiveServer(live_url)
 
 
 @pytest.fixture

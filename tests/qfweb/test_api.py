@@ -1,6 +1,8 @@
 """The /api/ root: the OpenAPI document, authentication and the error shape."""
 from __future__ import annotations
 
+import asyncio
+
 import pytest
 
 from tests.factories import bearer, issue_key
@@ -45,6 +47,32 @@ def test_every_middleware_is_async_capable(settings):
 def test_static_files_are_still_served(client, settings):
     response = client.get(settings.STATIC_URL + "admin/css/base.css")
     assert response.status_code == 200
+
+
+async def test_static_files_stream_on_the_async_path_without_a_warning(settings, recwarn):
+    """Through the ASGI application, as uvicorn calls it: the file is sent in chunks read
+    off the loop, not read whole after Django's warning about a sync iterator."""
+    from qfweb.asgi import application
+
+    path = settings.STATIC_URL + "qfweb/vendor/chartjs/chart.umd.min.js"
+    scope = {"type": "http", "method": "GET", "path": "/" + path.lstrip("/"), "raw_path": b"", "query_string": b"",
+             "headers": [(b"host", b"localhost")], "client": ("127.0.0.1", 1), "server": ("localhost", 80),
+             "scheme": "http", "http_version": "1.1", "asgi": {"version": "3.0"}}
+    sent, requests = [], [{"type": "http.request", "body": b"", "more_body": False}]
+
+    async def receive():
+        if requests:
+            return requests.pop()
+        await asyncio.Event().wait()  # the client never leaves
+
+    async def send(message):
+        sent.append(message)
+
+    await application(scope, receive, send)
+    assert sent[0]["status"] == 200
+    body = b"".join(m.get("body", b"") for m in sent[1:])
+    assert body.startswith(b"/*!") and len(body) > 100_000
+    assert [str(w.message) for w in recwarn if "StreamingHttpResponse" in str(w.message)] == []
 
 
 @pytest.mark.django_db
