@@ -1,16 +1,342 @@
-"""Model pages."""
+"""Model pages: the filtered list, and one model's prices, limits and capabilities (issue 7,
+item 4). Also the form helpers the other catalog pages share: reading numbers as typed,
+capability rows, and the row buttons that re-render a form without saving it."""
 
 from __future__ import annotations
 
-from django.http import HttpRequest, HttpResponse
-from django.urls import path
+from collections.abc import Mapping
+from decimal import Decimal, InvalidOperation
+from typing import Any
 
-from qfweb.pages import render_page, staff_page
+from django.contrib import messages
+from django.db.models import Prefetch, Q, QuerySet
+from django.http import Http404, HttpResponse, HttpResponseRedirect, QueryDict
+from django.urls import path, reverse
+from django.views.decorators.http import require_http_methods
+
+from qfweb.errors import NotFound, QfError
+from qfweb.pages import (
+    HtmxHttpRequest,
+    field_errors,
+    paginate,
+    query_without_page,
+    render_page,
+    staff_page,
+    toast,
+)
+from routing.choices import Modality, Strength
+from routing.models import Capability, Model, ModelCapability, Provider
+from routing.selectors import provider_found
+from routing.services import Problems, model_upsert
+
+DETAIL = "routing/model_detail.html"
+INT_MAX = 2_147_483_647  # PositiveIntegerField on every backend: larger would overflow (a 500)
+SMALL_MAX = 32_767  # PositiveSmallIntegerField
+STRENGTHS = Strength.labels_lower()
+PRICES = ("input_price", "output_price", "image_price", "char_price")
+BLANK_ROW = {"capability": "", "strength": "moderate"}
+
+
+# ---- form helpers the catalog pages share ----------------------------------------------
+
+
+def form_errors(error: QfError) -> dict[str, list[str]]:
+    """field_errors, with the messages that name no field under "general" (a template cannot
+    read a key that starts with an underscore)."""
+    errors = field_errors(error)
+    errors["general"] = errors.pop("__all__", [])
+    return errors
+
+
+def clean(value: str | None) -> str:
+    """A posted or queried string without NUL characters (PostgreSQL refuses them: a 500)."""
+    return (value or "").replace("\x00", "").strip()
+
+
+def read_int(
+    values: Mapping[str, Any], field: str, problems: Problems, *,
+    low: int = 0, high: int = INT_MAX, required: bool = False,
+) -> int | None:
+    """The whole number typed in `field`, or None when blank; a problem when it is not one in
+    low..high (the API's schema bounds, so the database never overflows)."""
+    raw = str(values.get(field, "")).strip()
+    if not raw:
+        if required:
+            problems.add(field, "is required")
+        return None
+    try:
+        number = int(raw)
+    except ValueError:
+        problems.add(field, "must be a whole number")
+        return None
+    if not low <= number <= high:
+        problems.add(field, f"must be between {low} and {high}")
+        return None
+    return number
+
+
+def read_price(values: Mapping[str, Any], field: str, problems: Problems) -> Decimal | None:
+    raw = str(values.get(field, "")).strip()
+    if not raw:
+        return None
+    try:
+        price = Decimal(raw)
+    except InvalidOperation:
+        price = None
+    if price is None or not price.is_finite():
+        problems.add(field, "must be a number")
+        return None
+    if price < 0:  # the check constraint would say so too, but under no field
+        problems.add(field, "must not be negative")
+        return None
+    return price
+
+
+def plain(number: Decimal | None) -> str:
+    """2.500000 -> "2.5" (prices are stored with six decimal places)."""
+    if number is None:
+        return ""
+    text = format(number, "f")
+    return text.rstrip("0").rstrip(".") if "." in text else text
+
+
+def strength_rows(post: QueryDict, names: str, strengths: str) -> list[dict[str, str]]:
+    """Capability rows as posted: parallel lists of capability names and strength words."""
+    return [
+        {"capability": clean(name), "strength": clean(word)}
+        for name, word in zip(post.getlist(names), post.getlist(strengths), strict=False)
+    ]
+
+
+def rows_to_mapping(rows: list[dict[str, str]], field: str, problems: Problems) -> dict[str, str]:
+    """{capability: strength word} from the rows; blank rows are skipped, repeats refused."""
+    mapping: dict[str, str] = {}
+    for row in rows:
+        name = row["capability"]
+        if not name:
+            continue
+        if name in mapping:
+            problems.add(f"{field}.{name}", "is listed twice")
+        mapping[name] = row["strength"]
+    return mapping
+
+
+def rows_with_errors(
+    rows: list[dict[str, str]], field: str, errors: Mapping[str, list[str]]
+) -> list[dict[str, Any]]:
+    """Each row with the messages about its capability (the services name `field.<name>`)."""
+    return [
+        {**row, "errors": errors.get(f"{field}.{row['capability']}", []) if row["capability"] else []}
+        for row in rows
+    ]
+
+
+def row_op(op: str, rows: list[Any], add: str, remove: str, blank: Any) -> bool:
+    """Apply a row button (`add`, or `remove:<index>`) to `rows`; True when `op` was one."""
+    if op == add:
+        rows.append(blank)
+        return True
+    index = op_index(op, remove)
+    if index is not None and 0 <= index < len(rows):
+        del rows[index]
+    return index is not None
+
+
+def op_index(op: str, name: str) -> int | None:
+    """3 for `name:3`; None when `op` is another button (or the index is not a number)."""
+    head, _, tail = op.partition(":")
+    return int(tail) if head == name and tail.isdigit() else None
+
+
+# ---- the list -------------------------------------------------------------------------
+
+
+def price_lines(model: Model) -> list[str]:
+    """The prices that apply, as the operator reads them."""
+    lines = []
+    if model.input_price is not None or model.output_price is not None:
+        given = plain(model.input_price) or "?", plain(model.output_price) or "?"
+        lines.append(f"in {given[0]} · out {given[1]} $/1M tokens")
+    if model.image_price is not None:
+        lines.append(f"{plain(model.image_price)} $/image")
+    if model.char_price is not None:
+        lines.append(f"{plain(model.char_price)} $/1k characters")
+    return lines
+
+
+def _filters(request: HtmxHttpRequest) -> dict[str, str]:
+    """The filters as given; values that cannot match anything are dropped, not an error."""
+    keys = ("provider", "modality", "capability", "strength", "enabled", "q")
+    found = {key: clean(request.GET.get(key))[:200] for key in keys}
+    if found["modality"] not in Modality.values:
+        found["modality"] = ""
+    if found["strength"] not in STRENGTHS:
+        found["strength"] = ""
+    if found["enabled"] not in ("yes", "no"):
+        found["enabled"] = ""
+    return found
+
+
+def filtered_models(filters: Mapping[str, str]) -> QuerySet[Model]:
+    """Models matching the filters, with what the list shows in a fixed number of queries."""
+    links = ModelCapability.objects.select_related("capability")
+    rows = Model.objects.select_related("provider").prefetch_related(
+        Prefetch("capabilities", queryset=links)
+    )
+    if filters["provider"]:
+        rows = rows.filter(provider__name=filters["provider"])
+    if filters["modality"]:
+        rows = rows.filter(modality=filters["modality"])
+    if filters["capability"]:
+        least = Strength.parse(filters["strength"] or "basic")
+        rows = rows.filter(
+            capabilities__capability__name=filters["capability"], capabilities__strength__gte=least
+        )
+    if filters["enabled"]:
+        rows = rows.filter(is_enabled=filters["enabled"] == "yes")
+    if filters["q"]:
+        q = filters["q"]
+        rows = rows.filter(
+            Q(name__icontains=q) | Q(display_name__icontains=q) | Q(provider__name__icontains=q)
+        )
+    return rows.order_by("provider__name", "name")
 
 
 @staff_page
-def model_list(request: HttpRequest) -> HttpResponse:
-    return render_page(request, "components/todo.html", {"section": "models", "title": "Models"})
+def model_list(request: HtmxHttpRequest) -> HttpResponse:
+    filters = _filters(request)
+    page = paginate(request, filtered_models(filters))
+    for model in page:
+        model.price_lines = price_lines(model)
+    context = {
+        "section": "models",
+        "filters": filters,
+        "page_obj": page,
+        "query": query_without_page(request),
+        "providers": Provider.objects.values_list("name", flat=True).order_by("name"),
+        "capabilities": Capability.objects.values_list("name", flat=True).order_by("name"),
+        "modalities": Modality.values,
+        "strengths": STRENGTHS,
+    }
+    return render_page(request, "routing/model_list.html", context, partial="models")
 
 
-urlpatterns = [path("models/", model_list, name="models")]
+# ---- one model ------------------------------------------------------------------------
+
+# field: (largest value, required)
+NUMBERS = {
+    "context_window": (INT_MAX, False),
+    "max_output_tokens": (INT_MAX, False),
+    "weight": (SMALL_MAX, True),
+}
+
+
+def provider_or_404(name: str) -> Provider:
+    """The provider called `name` (or aliased so) for a URL; a 404 otherwise."""
+    if "\x00" in name:  # PostgreSQL cannot even compare such a string
+        raise Http404("no such provider")
+    try:
+        return provider_found(name)
+    except NotFound as exc:
+        raise Http404(exc.message) from None
+
+
+def model_or_404(provider: str, name: str) -> Model:
+    owner = provider_or_404(provider)
+    found = None
+    if "\x00" not in name:
+        found = Model.objects.select_related("provider").filter(provider=owner, name=name).first()
+    if found is None:
+        raise Http404(f"unknown model {provider}:{name}")
+    return found
+
+
+def _stored_form(model: Model) -> dict[str, Any]:
+    form: dict[str, Any] = {"display_name": model.display_name, "is_enabled": model.is_enabled}
+    for field in NUMBERS:
+        form[field] = "" if getattr(model, field) is None else str(getattr(model, field))
+    form.update({field: plain(getattr(model, field)) for field in PRICES})
+    links = model.capabilities.select_related("capability").order_by("capability__name")
+    form["capabilities"] = [
+        {"capability": mc.capability.name, "strength": STRENGTHS[mc.strength]} for mc in links
+    ]
+    return form
+
+
+def _posted_form(post: QueryDict) -> dict[str, Any]:
+    form: dict[str, Any] = {
+        field: clean(post.get(field)) for field in (*NUMBERS, *PRICES, "display_name")
+    }
+    form["is_enabled"] = post.get("is_enabled") == "on"
+    form["capabilities"] = strength_rows(post, "cap", "strength")
+    return form
+
+
+def _model_data(form: Mapping[str, Any], problems: Problems) -> dict[str, Any]:
+    data: dict[str, Any] = {"display_name": form["display_name"], "is_enabled": form["is_enabled"]}
+    for field, (high, required) in NUMBERS.items():
+        data[field] = read_int(form, field, problems, high=high, required=required)
+    data.update({field: read_price(form, field, problems) for field in PRICES})
+    data["capabilities"] = rows_to_mapping(form["capabilities"], "capabilities", problems)
+    return data
+
+
+def _context(
+    model: Model,
+    form: dict[str, Any],
+    errors: dict[str, list[str]] | None = None,
+    dirty: bool = False,
+) -> dict[str, Any]:
+    errors = errors or {}
+    rows = rows_with_errors(form["capabilities"], "capabilities", errors)
+    return {
+        "section": "models",
+        "model": model,
+        "form": {**form, "capabilities": rows},
+        "errors": errors,
+        "dirty": dirty,
+        "capability_names": Capability.objects.values_list("name", flat=True).order_by("name"),
+        "strengths": STRENGTHS,
+    }
+
+
+@staff_page
+@require_http_methods(["GET", "POST"])
+def model_detail(request: HtmxHttpRequest, provider: str, name: str) -> HttpResponse:
+    model = model_or_404(provider, name)
+    if request.method == "GET":
+        return render_page(request, DETAIL, _context(model, _stored_form(model)))
+    form = _posted_form(request.POST)
+    op = request.POST.get("op", "save")
+    if op != "save":  # a row button: show the form again, changed but not stored
+        row_op(op, form["capabilities"], "add_cap", "remove_cap", dict(BLANK_ROW))
+        return render_page(request, DETAIL, _context(model, form, dirty=True), partial="edit")
+    return _save(request, model, form)
+
+
+def _save(request: HtmxHttpRequest, model: Model, form: dict[str, Any]) -> HttpResponse:
+    problems = Problems()
+    data = _model_data(form, problems)
+    try:
+        problems.raise_if_any()
+        model_upsert(provider=model.provider.name, name=model.name, data=data)
+    except QfError as exc:
+        context = _context(model, form, form_errors(exc))
+        return render_page(request, DETAIL, context, partial="edit", status=422)
+    model.refresh_from_db()
+    message = f"Saved {model.handle}."
+    if not request.htmx:
+        messages.success(request, message)
+        return HttpResponseRedirect(model_url(model), status=303)
+    response = render_page(request, DETAIL, _context(model, _stored_form(model)), partial="edit")
+    return toast(response, message)
+
+
+def model_url(model: Model) -> str:
+    return reverse("routing:model", args=[model.provider.name, model.name])
+
+
+urlpatterns = [
+    path("models/", model_list, name="models"),
+    path("models/<str:provider>/<path:name>/", model_detail, name="model"),
+]

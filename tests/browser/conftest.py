@@ -134,5 +134,7 @@ def shoot(page, name: str) -> None:
     slug = re.sub(r"[^a-z0-9]+", "-", name.lower()).strip("-")
     for label, size in (("wide", WIDE), ("narrow", NARROW)):
         page.set_viewport_size(size)
-        page.screenshot(path=SHOTS / f"{slug}-{label}.png", full_page=True)
+        # caret="initial": hiding the caret leaves style="" on inputs, which htmx then copies
+        # into swapped content, where the CSP refuses it.
+        page.screenshot(path=SHOTS / f"{slug}-{label}.png", full_page=True, caret="initial")
     page.set_viewport_size(WIDE)
