@@ -20,7 +20,7 @@ from routing.resolution import resolve_live
 from routing.resolve import Level
 from routing.selectors import model_choices
 from routing.services import default_set
-from routing.views.models import clean, form_errors
+from routing.views.forms import clean, form_errors
 
 TEMPLATE = "routing/defaults.html"
 

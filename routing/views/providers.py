@@ -28,7 +28,8 @@ from routing import health
 from routing.models import HealthCheck, Provider
 from routing.selectors import model_choices
 from routing.services import Problems, provider_upsert
-from routing.views.models import clean, form_errors, provider_or_404, read_int
+from routing.views.forms import clean, form_errors, read_int
+from routing.views.models import provider_or_404
 
 DETAIL = "routing/provider_detail.html"
 

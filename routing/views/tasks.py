@@ -33,7 +33,7 @@ from routing.resolution import resolve_live
 from routing.resolve import Resolution
 from routing.selectors import model_choices
 from routing.services import Problems, task_upsert
-from routing.views.models import (
+from routing.views.forms import (
     STRENGTHS,
     clean,
     form_errors,
