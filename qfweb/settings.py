@@ -198,6 +198,9 @@ LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "overview"
 LOGOUT_REDIRECT_URL = "login"
 
+# The overview's provider health badges refresh themselves this often.
+QF_OVERVIEW_POLL_S = env.int("QF_OVERVIEW_POLL_S", 30, minimum=1)
+
 # No inline script or style anywhere: htmx runs with eval off and its indicator styles in
 # our stylesheet; chart data travels in json_script blocks, which are never executed.
 CONTENT_SECURITY_POLICY = {

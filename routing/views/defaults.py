@@ -13,14 +13,14 @@ from django.urls import path, reverse
 from django.views.decorators.http import require_http_methods
 
 from qfweb.errors import QfError
-from qfweb.pages import HtmxHttpRequest, render_page, staff_page, toast
+from qfweb.pages import HtmxHttpRequest, field_errors, render_page, staff_page, toast
 from routing.choices import Modality
 from routing.models import Default
 from routing.resolution import resolve_live
 from routing.resolve import Level
 from routing.selectors import model_choices
 from routing.services import default_set
-from routing.views.forms import clean, form_errors
+from routing.views.forms import clean
 
 TEMPLATE = "routing/defaults.html"
 
@@ -101,7 +101,7 @@ def defaults(request: HtmxHttpRequest) -> HttpResponse:
             raise QfError("choose a model", field="model")
         default_set(modality=modality, model=model)
     except QfError as exc:
-        context = _context(_stored(), (modality, model, form_errors(exc)))
+        context = _context(_stored(), (modality, model, field_errors(exc)))
         return render_page(request, TEMPLATE, context, partial="default_row", status=422)
     stored = _stored()
     message = f"The stored {modality} default is now {stored[modality]}."

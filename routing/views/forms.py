@@ -9,8 +9,6 @@ from typing import Any
 
 from django.http import QueryDict
 
-from qfweb.errors import QfError
-from qfweb.pages import field_errors
 from routing.choices import Strength
 from routing.services import Problems
 
@@ -18,14 +16,6 @@ INT_MAX = 2_147_483_647  # PositiveIntegerField on every backend: larger would o
 SMALL_MAX = 32_767  # PositiveSmallIntegerField
 STRENGTHS = Strength.labels_lower()
 
-
-
-def form_errors(error: QfError) -> dict[str, list[str]]:
-    """field_errors, with the messages that name no field under "general" (a template cannot
-    read a key that starts with an underscore)."""
-    errors = field_errors(error)
-    errors["general"] = errors.pop("__all__", [])
-    return errors
 
 
 def clean(value: str | None) -> str:

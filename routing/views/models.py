@@ -15,6 +15,7 @@ from django.views.decorators.http import require_http_methods
 from qfweb.errors import NotFound, QfError
 from qfweb.pages import (
     HtmxHttpRequest,
+    field_errors,
     paginate,
     query_without_page,
     render_page,
@@ -30,7 +31,6 @@ from routing.views.forms import (
     SMALL_MAX,
     STRENGTHS,
     clean,
-    form_errors,
     plain,
     read_int,
     read_price,
@@ -218,7 +218,7 @@ def _save(request: HtmxHttpRequest, model: Model, form: dict[str, Any]) -> HttpR
         problems.raise_if_any()
         model_upsert(provider=model.provider.name, name=model.name, data=data)
     except QfError as exc:
-        context = _context(model, form, form_errors(exc))
+        context = _context(model, form, field_errors(exc))
         return render_page(request, DETAIL, context, partial="edit", status=422)
     model.refresh_from_db()
     message = f"Saved {model.handle}."

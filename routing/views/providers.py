@@ -18,6 +18,7 @@ from django.views.decorators.http import require_http_methods, require_POST
 from qfweb.errors import QfError
 from qfweb.pages import (
     HtmxHttpRequest,
+    field_errors,
     paginate,
     query_without_page,
     render_page,
@@ -28,7 +29,7 @@ from routing import health
 from routing.models import HealthCheck, Provider
 from routing.selectors import model_choices
 from routing.services import Problems, provider_upsert
-from routing.views.forms import clean, form_errors, read_int
+from routing.views.forms import clean, read_int
 from routing.views.models import provider_or_404
 
 DETAIL = "routing/provider_detail.html"
@@ -123,7 +124,7 @@ def _save_settings(request: HtmxHttpRequest, provider: Provider) -> HttpResponse
         problems.raise_if_any()
         provider_upsert(name=provider.name, data=data)
     except QfError as exc:
-        context = _context(request, provider, form, form_errors(exc))
+        context = _context(request, provider, form, field_errors(exc))
         return render_page(request, DETAIL, context, partial="settings", status=422)
     provider.refresh_from_db()
     if not request.htmx:

@@ -21,6 +21,7 @@ from django_htmx.http import HttpResponseClientRedirect
 from qfweb.errors import QfError
 from qfweb.pages import (
     HtmxHttpRequest,
+    field_errors,
     paginate,
     query_without_page,
     render_page,
@@ -36,7 +37,6 @@ from routing.services import Problems, task_upsert
 from routing.views.forms import (
     STRENGTHS,
     clean,
-    form_errors,
     op_index,
     row_op,
     rows_to_mapping,
@@ -222,7 +222,7 @@ def _post(request: HtmxHttpRequest, task: Task | None) -> HttpResponse:
         problems.raise_if_any()
         saved = task_upsert(name=form["name"], data=data).obj
     except QfError as exc:
-        context = _context(task, form, form_errors(exc))
+        context = _context(task, form, field_errors(exc))
         return render_page(request, FORM, context, partial="editor", status=422)
     return _saved(request, saved.name, created=task is None)
 

@@ -33,6 +33,35 @@ if not shutil.which(CHROMIUM):
     pytest.skip(f"no Chromium at {CHROMIUM} (apt-get install chromium)", allow_module_level=True)
 
 
+# pytest-playwright keeps one Playwright (and its event loop in this thread) for the whole
+# session; every async test that runs after it in the same process would then fail with
+# "Runner.run() cannot be called from a running event loop". Per module, it stops before
+# the next module's tests run.
+@pytest.fixture(scope="module")
+def playwright():
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as running:
+        yield running
+
+
+@pytest.fixture(scope="module")
+def browser_type(playwright, browser_name):
+    return getattr(playwright, browser_name)
+
+
+@pytest.fixture(scope="module")
+def launch_browser(browser_type_launch_args, browser_type):
+    return lambda **options: browser_type.launch(**{**browser_type_launch_args, **options})
+
+
+@pytest.fixture(scope="module")
+def browser(launch_browser):
+    launched = launch_browser()
+    yield launched
+    launched.close()
+
+
 @pytest.fixture(scope="session")
 def browser_type_launch_args(browser_type_launch_args):
     return {
@@ -59,8 +88,9 @@ def live_server(live_url):
 
 
 @pytest.fixture
-def browser_context_args(browser_context_args):
-    return {**browser_context_args, "viewport": WIDE, "accept_downloads": True}
+def browser_context_args():
+    # Not built on pytest-playwright's own (session-scoped, it needs the Playwright above).
+    return {"viewport": WIDE, "accept_downloads": True}
 
 
 FAILED_LOAD = re.compile(r"Failed to load resource: the server responded with a status of (\d+)")

@@ -135,9 +135,11 @@ def test_dev_serve_serves_the_admin_with_the_demo_data(tmp_path: Path) -> None:
     try:
         wait_until_serving(proc, f"{base}/admin/login/", log)
         with httpx.Client(base_url=base, timeout=10) as client:
-            assert client.get("/").headers["location"] == "/admin/"
+            assert client.get("/").headers["location"] == "/login/?next=/"
             assert client.get("/static/admin/css/base.css").status_code == 200
             log_in(client, "admin", PASSWORD)
+            overview = client.get("/")
+            assert overview.status_code == 200 and "Provider health" in overview.text
             personas = client.get("/admin/personas/persona/")
             assert personas.status_code == 200
             assert "scene_smith" in personas.text and "illustrator" in personas.text

@@ -82,7 +82,7 @@ def test_there_are_templates_to_check():
 @pytest.mark.parametrize("template", TEMPLATES, ids=lambda p: str(p.relative_to(ROOT)))
 def test_templates_hold_no_inline_script_style_or_eval(template):
     """What the CSP would refuse in the browser, caught before it gets there."""
-    text = template.read_text()
+    text = re.sub(r"\{#.*?#\}|\{% comment %\}.*?\{% endcomment %\}", "", template.read_text(), flags=re.S)
     scripts = re.findall(r"<script\b[^>]*>", text)
     inline = [tag for tag in scripts if "src=" not in tag and 'type="application/json"' not in tag]
     assert inline == []
@@ -102,10 +102,28 @@ def test_field_errors_file_nested_fields_under_their_input_too():
         "fallbacks.2": ["unknown model 'x:y'"],
         "fallbacks": ["2: unknown model 'x:y'"],
         "name": ["required"],
-        "__all__": ["counts do not add up"],
+        "form": ["counts do not add up"],
     }
 
 
 def test_browsers_asking_for_favicon_ico_get_ours(client):
     response = client.get("/favicon.ico")
     assert response.status_code == 301 and response["Location"].endswith("qfweb/favicon.svg")
+
+
+def test_field_errors_also_group_indexed_fields():
+    error = FieldErrors([QfError("unknown model 'x:y'", field="fallbacks[1]")])
+    assert field_errors(error)["fallbacks"] == ["1: unknown model 'x:y'"]
+
+
+@pytest.mark.django_db
+def test_an_htmx_request_without_a_session_is_sent_to_the_login_page_whole(client):
+    """A poll after logging out must not swap the login form into a fragment."""
+    response = client.get("/", HTTP_HX_REQUEST="true")
+    assert response.status_code == 200
+    assert response["HX-Redirect"] == "/login/?next=/"
+
+
+@pytest.mark.django_db
+def test_pages_vary_on_the_htmx_header(admin_client):
+    assert "HX-Request" in admin_client.get("/")["Vary"]

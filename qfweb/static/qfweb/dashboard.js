@@ -26,8 +26,11 @@
     toast("The server could not be reached.", "error");
   });
 
-  // Charts: <canvas data-chart="ID"> reads its spec from the json_script block ID:
+  // Charts: <canvas data-chart="ID"> reads its spec from the text of element ID:
   // {type: "bar"|"line", labels: [...], datasets: [{label, data}], stacked: bool, unit: "..."}.
+  // In a fragment htmx swaps in, the spec must be escaped text in a hidden element (htmx
+  // drops every <script> from swapped content, json_script blocks too); a whole page may
+  // use json_script.
   const charts = new WeakMap();
   function drawCharts(root) {
     if (typeof window.Chart === "undefined") return;
