@@ -17,11 +17,14 @@ from pathlib import Path
 from django.test.utils import modify_settings
 
 import pytest
+from playwright.sync_api import expect
 
 # Playwright's sync API runs an event loop in this thread; the live server's ORM calls
 # from the test body are still plain sync calls (playwright-pytest #29).
 os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
 
+# CI runs two test processes, Chromium and the server on two cores: give each step time.
+expect.set_options(timeout=15_000)
 CHROMIUM = os.environ.get("QF_CHROMIUM", "/usr/bin/chromium")
 SHOTS = Path(__file__).resolve().parents[2] / "screenshots"
 PASSWORD = "correct horse battery staple"
@@ -129,6 +132,7 @@ class Watch:
 
 @pytest.fixture
 def watch(page):
+    page.set_default_timeout(15_000)
     watched = Watch()
     page.on("console", watched.console)
     page.on("pageerror", watched.page_error)

@@ -32,8 +32,10 @@ def main(action: str, *args: str) -> object:
             print("ready", flush=True)
             sys.stdin.readline()
         admitted = 0
-        for _ in range(int(count)):
+        for taken in range(int(count)):
             admitted += ratelimit.take(name, int(limit)) is None
+            if interval and taken == 0:
+                print("first", flush=True)  # the test starts its side only now
             time.sleep(interval)  # paced like requests, so another process interleaves
         return admitted
     raise SystemExit(f"unknown action {action}")
