@@ -19,6 +19,7 @@ from django.http import QueryDict
 
 from personas.modality import detect_modality
 from qfweb.errors import FieldErrors, QfError
+from qfweb.pages import json_object
 from routing.choices import Modality
 from routing.config import PersonaProfile
 
@@ -32,7 +33,6 @@ PARAM_INPUTS: dict[str, tuple[tuple[str, str, str], ...]] = {
 PARAM_KINDS = {name: kind for inputs in PARAM_INPUTS.values() for name, _, kind in inputs}
 PARAM_LABELS = {name: label for inputs in PARAM_INPUTS.values() for name, label, _ in inputs}
 READERS = {"integer": int, "number": float}
-NOT_AN_OBJECT = 'Must be a JSON object, like {"seed": 7}.'
 MAX_ROWS = 50  # fallbacks or overrides one form may carry (the API's limit too)
 
 
@@ -105,10 +105,10 @@ class PersonaForm:
             modality=text("modality"),
             system_prompt=post.get("system_prompt", "").replace("\r\n", "\n"),
             model=text("model"),
-            fallbacks=[h.strip() for h in post.getlist("fallbacks") if h.strip()][:MAX_ROWS],
+            fallbacks=[h.strip() for h in post.getlist("fallbacks") if h.strip()],
             params={name: text(name) for name in PARAM_KINDS if text(name)},
             other_params=text("other_params"),
-            overrides=[OverrideRow(t.strip(), m.strip(), p.strip()) for t, m, p in rows][:MAX_ROWS],
+            overrides=[OverrideRow(t.strip(), m.strip(), p.strip()) for t, m, p in rows],
             is_enabled=post.get("is_enabled") is not None,
             new_fallback=text("new_fallback"),
             preview_task=text("preview_task"),
@@ -154,7 +154,7 @@ class PersonaForm:
         """Carry out an editor button: `add_fallback`, `up:N`, `down:N`, `remove:N`,
         `add_override`, `remove_override:N`. Unknown operations and indexes do nothing."""
         verb, _, number = op.partition(":")
-        index = int(number) if number.isdigit() else -1
+        index = int(number) if number.isdecimal() else -1
         items = self.fallbacks
         if verb == "add_fallback":
             self._add_fallback()
@@ -197,6 +197,11 @@ class PersonaForm:
             "task_overrides": self._overrides(),
             "is_enabled": self.is_enabled,
         }
+        # More rows than the form offers: refused whole, never saved cut short.
+        if len(self.fallbacks) > MAX_ROWS:
+            self.errors.setdefault("fallbacks", []).append(f"At most {MAX_ROWS} fallbacks.")
+        if len(self.overrides) > MAX_ROWS:
+            self.errors.setdefault("task_overrides", []).append(f"At most {MAX_ROWS} overrides.")
         if not self.model:
             data["model"] = None  # the persona follows the task and the defaults
         elif ":" in self.model:
@@ -237,17 +242,11 @@ class PersonaForm:
         """`text` as a JSON object ({} when blank); a problem goes to `errors`, else to the
         form's errors under `name`."""
         try:
-            value = json.loads(text, parse_constant=_no_constant) if text else {}
-        except json.JSONDecodeError as exc:
-            value, problem = None, f"Not valid JSON: {exc.msg} (line {exc.lineno})."
-        except ValueError as exc:
-            value, problem = None, str(exc)
-        else:
-            problem = None if isinstance(value, dict) else NOT_AN_OBJECT
-        if problem:
+            return json_object(text, name)
+        except QfError as exc:
+            problem = exc.message[:1].upper() + exc.message[1:] + "."
             (errors if errors is not None else self.errors.setdefault(name, [])).append(problem)
             return {}
-        return value
 
     def to_profile(self) -> PersonaProfile:
         """The persona as configured in the form, unsaved, as routing resolves it. References
@@ -294,19 +293,10 @@ class PersonaForm:
             key, message = "form", f"{name}: {message}" if name else message
         self.errors.setdefault(key, []).append(message)
 
-    @property
-    def has_row_errors(self) -> bool:
-        return any(row.errors for row in self.overrides)
-
 
 SHOWN = frozenset(
     {"slug", "name", "description", "modality", "system_prompt", "model", "is_enabled", "fallbacks"}
 )
-
-
-def _no_constant(name: str) -> None:
-    # Python's json reads NaN and Infinity, which are not JSON and which PostgreSQL refuses.
-    raise ValueError(f"Not valid JSON: {name} is not a number JSON knows.")
 
 
 def _as_text(value: Any) -> str:

@@ -150,7 +150,7 @@ def _data(post: QueryDict, rows: list[dict[str, Any]], scenario: Scenario | None
             problems.append(QfError("choose a model", field=f"row.{index}.model"))
         elif model in distribution:
             problems.append(QfError(f"{model} is listed twice", field=f"row.{index}.model"))
-        if not (count.isdigit() and int(count) > 0):
+        if not (count.isdecimal() and int(count) > 0):
             message = "must be a positive whole number of agents"
             problems.append(QfError(message, field=f"row.{index}.count"))
         elif model and model not in distribution:
@@ -161,7 +161,7 @@ def _data(post: QueryDict, rows: list[dict[str, Any]], scenario: Scenario | None
         "distribution": distribution,
     }
     size = post.get("group_size", "").strip()
-    if size.isdigit():
+    if size.isdecimal():
         data["group_size"] = int(size)
     elif size or scenario is not None:
         problems.append(QfError("must be a whole number of agents", field="group_size"))
@@ -222,7 +222,7 @@ def _stored_form(scenario: Scenario) -> dict[str, Any]:
 def _seed(raw: str) -> int | None:
     if not raw:
         return None
-    if not raw.isdigit() or int(raw) >= 2**SEED_BITS:
+    if not raw.isdecimal() or int(raw) >= 2**SEED_BITS:
         raise QfError(f"must be a whole number from 0 to 2^{SEED_BITS} - 1", field="seed")
     return int(raw)
 

@@ -128,7 +128,7 @@ def _when(moment: Any) -> str:
 
 
 def _rpm(value: str) -> int:
-    if not value.isdigit() or not 0 < int(value) < 2**31:
+    if not value.isdecimal() or not 0 < int(value) < 2**31:
         raise ArgumentTypeError(f"must be a whole number of requests a minute, not {value!r}")
     return int(value)
 

@@ -110,7 +110,7 @@ def parse_filters(params: Mapping[str, str], today: date) -> tuple[ReportFilters
             chosen[name] = value
     key = params.get("key", "").strip()
     if key:
-        if key.isdigit() and int(key) < 2**63:
+        if key.isdecimal() and int(key) < 2**63:
             chosen["key"] = int(key)
         else:
             messages.append(f"key must be a key's number (0 for none), not {key[:40]!r}; ignored")
@@ -212,7 +212,9 @@ def daily(filters: ReportFilters, ranked: list[str]) -> dict[str, Any]:
     requests by status (1 query). Every day of the range is there, zeros where none."""
     column = DIMENSIONS[filters.breakdown]
     drawn = ranked[:STACKED]
-    series = [*drawn, OTHER] if len(ranked) > STACKED else drawn
+    # OTHER always has a place: a rollup landing between the ranking query and this one
+    # can bring a value the ranking did not see. It is dropped again when it stays empty.
+    series = [*drawn, OTHER]
     days = days_of(filters.first, filters.last + timedelta(days=1))
     spend = {day: dict.fromkeys(series, Decimal(0)) for day in days}
     counted = ("ok", "fallbacks", "failures", "other", "requests")
@@ -223,6 +225,10 @@ def daily(filters: ReportFilters, ranked: list[str]) -> dict[str, Any]:
         spend[row["day"]][name if name in drawn else OTHER] += found["cost"]
         for figure in status[row["day"]]:
             status[row["day"]][figure] += found[figure]
+    if not any(spend[day][OTHER] for day in days):
+        series.remove(OTHER)
+        for day in days:
+            del spend[day][OTHER]
     return {
         "series": series,
         "rows": [

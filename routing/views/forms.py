@@ -115,4 +115,4 @@ def row_op(op: str, rows: list[Any], add: str, remove: str, blank: Any) -> bool:
 def op_index(op: str, name: str) -> int | None:
     """3 for `name:3`; None when `op` is another button (or the index is not a number)."""
     head, _, tail = op.partition(":")
-    return int(tail) if head == name and tail.isdigit() else None
+    return int(tail) if head == name and tail.isdecimal() else None

@@ -22,6 +22,7 @@ from qfweb.errors import QfError
 from qfweb.pages import (
     HtmxHttpRequest,
     field_errors,
+    json_object,
     paginate,
     query_without_page,
     render_page,
@@ -131,13 +132,7 @@ def _apply(op: str, form: dict[str, Any]) -> None:
 
 
 def _task_data(form: dict[str, Any], problems: Problems) -> dict[str, Any]:
-    try:
-        params = json.loads(form["default_params"] or "{}")
-    except ValueError as exc:
-        problems.add("default_params", f"is not valid JSON: {exc}")
-        params = {}
-    if not isinstance(params, dict):
-        problems.add("default_params", "must be a JSON object, e.g. {\"temperature\": 0.7}")
+    params = problems.attempt("default_params", json_object, form["default_params"]) or {}
     return {
         "description": form["description"],
         "modality": form["modality"],

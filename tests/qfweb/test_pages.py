@@ -127,3 +127,54 @@ def test_an_htmx_request_without_a_session_is_sent_to_the_login_page_whole(clien
 @pytest.mark.django_db
 def test_pages_vary_on_the_htmx_header(admin_client):
     assert "HX-Request" in admin_client.get("/")["Vary"]
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(("method", "path", "data"), [
+    ("get", "/personas/?q=a%00b", None),
+    ("get", "/personas/a%00b/", None),
+    ("get", "/personas/a%00b/playground/", None),
+    ("get", "/scenarios/a%00b/assignment.json", None),
+    ("get", "/reports/?persona=a%00b", None),
+    ("post", "/scenarios/new/", {"name": "a\x00b", "group_size": "2"}),
+    ("post", "/keys/new/", {"name": "app", "personas": "a\x00"}),
+])
+def test_a_nul_character_anywhere_is_a_400_naming_the_field(admin_client, method, path, data):
+    """PostgreSQL refuses NUL in text: without this guard those were 500s deep in a query."""
+    response = getattr(admin_client, method)(path, data) if data else getattr(admin_client, method)(path)
+    assert response.status_code == 400
+    assert b"must not contain NUL characters" in response.content
+
+
+@pytest.mark.parametrize(("text", "reason"), [
+    ("[1]", "must be a JSON object"),
+    ("{temperature", "is not valid JSON"),
+    ('{"custom": {"a": NaN}}', "is not valid JSON: NaN"),
+    ('{"custom": {"a": 1e400}}', "too large to store"),
+    ('{"custom": {"a": "\\u0000"}}', "must not contain NUL"),
+    ('{"custom": ["\\u0000"]}', "must not contain NUL"),
+    ("[" * 100_000, "is not valid JSON"),
+])
+def test_a_json_box_refuses_what_the_database_would(text, reason):
+    from qfweb.pages import json_object
+
+    with pytest.raises(QfError) as refused:
+        json_object(text, "params")
+    assert reason in refused.value.message and refused.value.field == "params"
+
+
+def test_a_json_box_reads_an_object_or_nothing():
+    from qfweb.pages import json_object
+
+    assert json_object("  ") == {} and json_object('{"seed": 7}') == {"seed": 7}
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(("method", "path", "data", "status"), [
+    ("get", "/reports/?key=%C2%B2", None, 200),  # "²" is a digit to str.isdigit, not to int()
+    ("get", "/reports/export.csv?key=%C2%B2", None, 200),
+    ("post", "/scenarios/new/", {"name": "duo", "group_size": "²"}, 422),
+])
+def test_digits_int_cannot_read_are_refused_or_ignored_not_a_500(admin_client, method, path, data, status):
+    response = getattr(admin_client, method)(path, data) if data else getattr(admin_client, method)(path)
+    assert response.status_code == status

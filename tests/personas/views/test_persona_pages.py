@@ -250,6 +250,9 @@ def test_with_htmx_a_save_redirects_in_the_browser(admin_client, catalog):
     ({"temperature": "7"}, "temperature", "must be between 0 and 2"),
     ({"other_params": "[1]"}, "other_params", "Must be a JSON object"),
     ({"other_params": '{"custom": {"x": NaN}}'}, "other_params", "NaN is not a number JSON knows"),
+    ({"other_params": '{"custom": {"x": 1e400}}'}, "other_params", "too large to store"),
+    ({"other_params": "[" * 100_000}, "other_params", "Is not valid JSON"),
+    ({"fallbacks": ["echo:echo"] * 51}, "fallbacks", "At most 50 fallbacks"),
     ({"modality": "image"}, "model", "echo:echo is a text model"),
 ])
 def test_creating_rejects_what_cannot_be_stored_beside_its_input(

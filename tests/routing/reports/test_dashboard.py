@@ -170,3 +170,15 @@ def test_recent_days_are_rolled_up_once_a_minute(usage, django_assert_num_querie
     with django_assert_num_queries(0):
         assert dashboard.refresh_recent(filters, date(2025, 5, 3)) == []
     assert dashboard.refresh_recent(MAY, date(2025, 6, 5)) == []  # not in the range
+
+
+def test_a_value_the_ranking_did_not_see_is_folded_into_other_not_a_key_error(usage):
+    """A rollup landing between the ranking query and the daily one brings a new value."""
+    days = dashboard.daily(MAY, ["openai:gpt-4o"])  # the ranking missed anthropic:claude
+    assert days["series"] == ["openai:gpt-4o", OTHER]
+    assert days["rows"][1]["spend"] == [Decimal("1.5"), Decimal("0.5")]
+
+
+def test_other_is_left_out_when_nothing_falls_into_it(usage):
+    ranked = [g["name"] for g in dashboard.breakdown(MAY, "model")]
+    assert OTHER not in dashboard.daily(MAY, ranked)["series"]

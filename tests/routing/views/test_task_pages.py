@@ -71,7 +71,7 @@ def test_it_sends_anonymous_and_non_staff_users_to_the_login_page(client, django
 def test_an_unknown_task_is_a_404(admin_client, catalog):
     assert admin_client.get(edit("nope")).status_code == 404
     assert admin_client.post(edit("nope"), form()).status_code == 404
-    assert admin_client.get(edit("x\x00")).status_code == 404
+    assert admin_client.get(edit("x\x00")).status_code == 400  # qfweb.pages refuses NUL
 
 
 # ---- the list -------------------------------------------------------------------------
@@ -199,6 +199,10 @@ def test_creating_a_task_leads_to_its_page(admin_client, catalog):
         ("edit", {"req_cap": ["code", "code"], "req_strength": ["basic", "strong"]}, "requirements", "is listed twice"),
         ("edit", {"default_params": "{temperature"}, "default_params", "is not valid JSON"),
         ("edit", {"default_params": "[1]"}, "default_params", "must be a JSON object"),
+        # What the database would refuse (a 500 before): inf, NUL, and nesting past the parser.
+        ("edit", {"default_params": '{"custom": {"a": 1e400}}'}, "default_params", "too large to store"),
+        ("edit", {"default_params": '{"custom": {"a": "\\u0000"}}'}, "default_params", "must not contain NUL"),
+        ("edit", {"default_params": "[" * 100_000}, "default_params", "is not valid JSON"),
         ("edit", {"default_params": '{"temperature": "hot"}'}, "default_params", "temperature"),
         ("edit", {"strategy": "luck"}, "strategy", "is not a valid choice"),
         ("edit", {"modality": "smell"}, "modality", "is not a valid choice"),
@@ -228,3 +232,4 @@ def test_saving_needs_a_csrf_token(admin_user, catalog):
     assert client.post(edit(), form(fallbacks=["echo:c"])).status_code == 403
     assert client.post(NEW, form(name="sneaky")).status_code == 403
     assert fallbacks() == ["echo:b", "echo:c", "off:x"] and not Task.objects.filter(name="sneaky").exists()
+
