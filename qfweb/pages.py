@@ -20,7 +20,7 @@ from django.conf import settings
 from django.contrib.auth.views import redirect_to_login
 from django.core.paginator import Page, Paginator
 from django.db.models import QuerySet
-from django.http import HttpRequest, HttpResponse, HttpResponseBadRequest
+from django.http import HttpRequest, HttpResponse, HttpResponseBadRequest, HttpResponseRedirect
 from django.shortcuts import render
 from django.utils.cache import patch_vary_headers
 from django_htmx.http import HttpResponseClientRedirect, trigger_client_event
@@ -89,6 +89,14 @@ def render_page(
     fragment = partial and request.htmx and not request.htmx.history_restore_request
     name = f"{template}#{partial}" if fragment else template
     return render(request, name, context, status=status)
+
+
+def redirect_after_write(request: HtmxHttpRequest, url: str) -> HttpResponse:
+    """After a write: a real redirect (303), or for htmx a client-side one, which loads the
+    page whole."""
+    if request.htmx:
+        return HttpResponseClientRedirect(url)
+    return HttpResponseRedirect(url, status=303)
 
 
 def paginate(request: HttpRequest, rows: QuerySet | list, per_page: int = PAGE_SIZE) -> Page:

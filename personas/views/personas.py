@@ -8,18 +8,24 @@ from typing import Any
 
 from django.contrib import messages
 from django.db.models import Count, Prefetch, Q, QuerySet
-from django.http import Http404, HttpResponse, HttpResponseRedirect
+from django.http import Http404, HttpResponse
 from django.shortcuts import get_object_or_404
 from django.urls import NoReverseMatch, path, reverse
 from django.views.decorators.http import require_POST
-from django_htmx.http import HttpResponseClientRedirect
 
 from personas.history import persona_snapshot
 from personas.models import Persona, PersonaChange, PersonaFallback, PersonaTaskOverride
 from personas.services import PERSONA_KEYS, persona_apply, persona_delete
 from personas.views.persona_form import PersonaForm, with_value
 from qfweb.errors import QfError
-from qfweb.pages import HtmxHttpRequest, paginate, query_without_page, render_page, staff_page
+from qfweb.pages import (
+    HtmxHttpRequest,
+    paginate,
+    query_without_page,
+    redirect_after_write,
+    render_page,
+    staff_page,
+)
 from routing.choices import Modality
 from routing.params import allowed_params
 from routing.resolution import resolve_live
@@ -30,13 +36,6 @@ FILTERS = ("q", "modality", "provider", "model", "enabled")
 ENABLED = {"yes": True, "no": False}
 BRIEF_FIELDS = ("name", "modality", "model", "provider", "is_enabled")  # shown as old -> new
 ORDER = {key: n for n, key in enumerate(PERSONA_KEYS)}
-
-
-def _go(request: HtmxHttpRequest, url: str) -> HttpResponse:
-    """After a write: a real redirect (303), or for htmx a client-side one."""
-    if request.htmx:
-        return HttpResponseClientRedirect(url)
-    return HttpResponseRedirect(url, status=303)
 
 
 # ---- the list ---------------------------------------------------------------------------
@@ -188,7 +187,7 @@ def _submit(request: HtmxHttpRequest, form: PersonaForm, persona: Persona | None
         messages.info(request, f"Nothing to save: {slug} is already configured like this.")
     else:
         messages.success(request, f"{'Created' if saved.outcome == 'created' else 'Saved'} {slug}")
-    return _go(request, reverse("personas:edit", args=[slug]))
+    return redirect_after_write(request, reverse("personas:edit", args=[slug]))
 
 
 @staff_page
@@ -213,7 +212,7 @@ def persona_remove(request: HtmxHttpRequest, slug: str) -> HttpResponse:
     persona_delete(persona=persona, actor=request.user.get_username())
     kept = "Its history keeps the last configuration: revert it to restore."
     messages.success(request, f"Deleted {slug}. {kept}")
-    return _go(request, reverse("personas:list"))
+    return redirect_after_write(request, reverse("personas:list"))
 
 
 # ---- the history --------------------------------------------------------------------------
@@ -277,12 +276,12 @@ def persona_revert(request: HtmxHttpRequest, slug: str, change_id: int) -> HttpR
         saved = persona_apply(data=change.snapshot, actor=request.user.get_username())
     except QfError as exc:  # e.g. a model the snapshot names was deleted since
         messages.error(request, f"Could not revert {slug} to {when}: {exc}")
-        return _go(request, reverse("personas:history", args=[slug]))
+        return redirect_after_write(request, reverse("personas:history", args=[slug]))
     if saved.outcome == "unchanged":
         messages.info(request, f"{slug} is already as the change of {when} left it.")
     else:
         messages.success(request, f"Reverted {slug} to its configuration of {when}")
-    return _go(request, reverse("personas:edit", args=[slug]))
+    return redirect_after_write(request, reverse("personas:edit", args=[slug]))
 
 
 urlpatterns = [

@@ -12,7 +12,6 @@ from django.db.models import Prefetch
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect, QueryDict
 from django.shortcuts import get_object_or_404
 from django.urls import path, reverse
-from django_htmx.http import HttpResponseClientRedirect
 
 from personas.models import Scenario, ScenarioModel
 from personas.services import SEED_BITS, scenario_apply, scenario_assign, scenario_delete
@@ -22,6 +21,7 @@ from qfweb.pages import (
     field_errors,
     paginate,
     query_without_page,
+    redirect_after_write,
     render_page,
     staff_page,
     toast,
@@ -109,7 +109,7 @@ def scenario_delete_page(request: HtmxHttpRequest, name: str) -> HttpResponse:
         return render_page(request, "personas/scenario_delete.html", context)
     scenario_delete(scenario=scenario)
     messages.success(request, f"Deleted scenario {name}.")
-    return _go(request, reverse("personas:scenarios"))
+    return redirect_after_write(request, reverse("personas:scenarios"))
 
 
 # ---- the form: rows of (model, count), changed without saving by the row buttons ----------
@@ -129,7 +129,7 @@ def _save(request: HtmxHttpRequest, scenario: Scenario | None) -> HttpResponse:
     except QfError as error:
         return _refused(request, scenario, rows, error)
     messages.success(request, f"Saved scenario {saved.name}.")
-    return _go(request, reverse("personas:scenario", args=[saved.name]))
+    return redirect_after_write(request, reverse("personas:scenario", args=[saved.name]))
 
 
 def _rows(post: QueryDict) -> list[dict[str, Any]]:
@@ -225,13 +225,6 @@ def _seed(raw: str) -> int | None:
     if not raw.isdecimal() or int(raw) >= 2**SEED_BITS:
         raise QfError(f"must be a whole number from 0 to 2^{SEED_BITS} - 1", field="seed")
     return int(raw)
-
-
-def _go(request: HtmxHttpRequest, url: str) -> HttpResponse:
-    """After a write: a real redirect (303), or htmx's, which loads the page whole."""
-    if request.htmx:
-        return HttpResponseClientRedirect(url)
-    return HttpResponseRedirect(url, status=303)
 
 
 urlpatterns = [

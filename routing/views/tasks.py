@@ -13,10 +13,9 @@ from typing import Any
 
 from django.contrib import messages
 from django.db.models import Prefetch
-from django.http import Http404, HttpResponse, HttpResponseRedirect, QueryDict
+from django.http import Http404, HttpResponse, QueryDict
 from django.urls import path, reverse
 from django.views.decorators.http import require_http_methods
-from django_htmx.http import HttpResponseClientRedirect
 
 from qfweb.errors import QfError
 from qfweb.pages import (
@@ -25,6 +24,7 @@ from qfweb.pages import (
     json_object,
     paginate,
     query_without_page,
+    redirect_after_write,
     render_page,
     staff_page,
     toast,
@@ -226,10 +226,7 @@ def _saved(request: HtmxHttpRequest, name: str, *, created: bool) -> HttpRespons
     message = f"Saved task {name}."
     if created or not request.htmx:  # a new task gets its own URL
         messages.success(request, message)
-        url = reverse("routing:task", args=[name])
-        if request.htmx:
-            return HttpResponseClientRedirect(url)
-        return HttpResponseRedirect(url, status=303)
+        return redirect_after_write(request, reverse("routing:task", args=[name]))
     task = task_or_404(name)
     response = render_page(request, FORM, _context(task, _stored_form(task)), partial="editor")
     return toast(response, message)

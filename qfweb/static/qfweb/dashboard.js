@@ -14,7 +14,6 @@
     box.appendChild(item);
     setTimeout(function () { item.remove(); }, 5000);
   }
-  window.qfToast = toast;
   document.addEventListener("qf:toast", function (event) {
     toast(event.detail.message, event.detail.level);
   });
