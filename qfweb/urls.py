@@ -2,11 +2,12 @@ from __future__ import annotations
 
 from django.contrib import admin
 from django.contrib.auth import views as auth
+from django.http import HttpResponsePermanentRedirect
 from django.templatetags.static import static
 from django.urls import include, path, re_path
-from django.views.generic import RedirectView
 
-from qfweb import api as rest, openai_api
+from qfweb import api as rest
+from qfweb import openai_api
 from qfweb.views import overview
 
 admin.site.site_header = "qfweb"
@@ -19,8 +20,9 @@ urlpatterns = [
     path("logout/", auth.LogoutView.as_view(), name="logout"),
     path("", include("personas.urls")),
     path("", include("routing.urls")),
-    # Pages without our <link rel="icon"> (the admin, the API docs): browsers ask here.
-    path("favicon.ico", RedirectView.as_view(url=static("qfweb/favicon.svg"), permanent=True)),
+    # Pages without our <link rel="icon"> (the admin, the API docs): browsers ask here. The
+    # static URL is looked up per request: production's manifest is not read at import.
+    path("favicon.ico", lambda request: HttpResponsePermanentRedirect(static("qfweb/favicon.svg"))),
     path("admin/", admin.site.urls),
     path("api/", rest.api.urls),
     path("v1/", openai_api.openai_api.urls),

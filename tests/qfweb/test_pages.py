@@ -178,3 +178,20 @@ def test_a_json_box_reads_an_object_or_nothing():
 def test_digits_int_cannot_read_are_refused_or_ignored_not_a_500(admin_client, method, path, data, status):
     response = getattr(admin_client, method)(path, data) if data else getattr(admin_client, method)(path)
     assert response.status_code == status
+
+
+def test_the_urls_load_under_the_manifest_storage_before_collectstatic(settings):
+    """`check --deploy` imports the URLs with production's storage and no manifest yet."""
+    import importlib
+
+    from django.urls import clear_url_caches
+
+    import qfweb.urls
+
+    settings.STORAGES = {**settings.STORAGES, "staticfiles": {
+        "BACKEND": "whitenoise.storage.CompressedManifestStaticFilesStorage"}}
+    settings.DEBUG = False
+    try:
+        importlib.reload(qfweb.urls)
+    finally:
+        clear_url_caches()
