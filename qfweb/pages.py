@@ -99,6 +99,22 @@ def redirect_after_write(request: HtmxHttpRequest, url: str) -> HttpResponse:
     return HttpResponseRedirect(url, status=303)
 
 
+def move_or_remove(items: list[Any], op: str, *, remove: str = "remove") -> bool:
+    """An ordered list's row button, in place: `up:N`, `down:N` or `<remove>:N`. True when
+    `op` was one of them (an index out of range then changes nothing)."""
+    verb, _, number = op.partition(":")
+    if verb not in ("up", "down", remove) or not number.isdecimal():
+        return False
+    index = int(number)
+    if verb == "up" and 0 < index < len(items):
+        items[index - 1], items[index] = items[index], items[index - 1]
+    elif verb == "down" and 0 <= index < len(items) - 1:
+        items[index], items[index + 1] = items[index + 1], items[index]
+    elif verb == remove and 0 <= index < len(items):
+        del items[index]
+    return True
+
+
 def paginate(request: HttpRequest, rows: QuerySet | list, per_page: int = PAGE_SIZE) -> Page:
     """One page of `rows`, by the `page` query parameter (out of range gives the last)."""
     return Paginator(rows, per_page).get_page(request.GET.get("page"))

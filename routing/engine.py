@@ -40,7 +40,14 @@ from routing import budget, circuit, ratelimit
 from routing.budget import Budget
 from routing.choices import AttemptOutcome, GenerationStatus, HealthState
 from routing.circuit import Admission, State, Target
-from routing.config import EMPTY, ConfigSnapshot, empty_mapping, ModelInfo, PersonaProfile, ProviderInfo
+from routing.config import (
+    EMPTY,
+    ConfigSnapshot,
+    ModelInfo,
+    PersonaProfile,
+    ProviderInfo,
+    empty_mapping,
+)
 from routing.params import ParamError, validate_params
 from routing.pricing import charge, estimate_tokens
 from routing.providers.base import Call, Category, Completion, Message, ProviderError

@@ -10,6 +10,7 @@ from typing import Any
 
 from django.db.models import Prefetch
 from django.http import HttpRequest, HttpResponse
+from django.utils.http import content_disposition_header
 from ninja import Query, Router, Status
 
 from personas.models import Scenario, ScenarioModel
@@ -103,7 +104,7 @@ def scenario_assignment(
     scenario = _scenario(name)
     if scenario.last_assignment is None:
         raise NotFound(f"scenario {scenario.name} was never assigned", field="assignment")
-    response["Content-Disposition"] = f'attachment; filename="{scenario.name}-assignment.json"'
+    response["Content-Disposition"] = content_disposition_header(True, f"{scenario.name}-assignment.json")
     return {
         "scenario": scenario.name,
         "seed": scenario.last_seed,

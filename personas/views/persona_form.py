@@ -19,7 +19,7 @@ from django.http import QueryDict
 
 from personas.modality import detect_modality
 from qfweb.errors import FieldErrors, QfError
-from qfweb.pages import json_object
+from qfweb.pages import json_object, move_or_remove
 from routing.choices import Modality
 from routing.config import PersonaProfile
 
@@ -155,19 +155,14 @@ class PersonaForm:
         `add_override`, `remove_override:N`. Unknown operations and indexes do nothing."""
         verb, _, number = op.partition(":")
         index = int(number) if number.isdecimal() else -1
-        items = self.fallbacks
         if verb == "add_fallback":
             self._add_fallback()
-        elif verb == "up" and 0 < index < len(items):
-            items[index - 1], items[index] = items[index], items[index - 1]
-        elif verb == "down" and 0 <= index < len(items) - 1:
-            items[index], items[index + 1] = items[index + 1], items[index]
-        elif verb == "remove" and 0 <= index < len(items):
-            del items[index]
         elif verb == "add_override" and len(self.overrides) < MAX_ROWS:
             self.overrides.append(OverrideRow())
         elif verb == "remove_override" and 0 <= index < len(self.overrides):
             del self.overrides[index]
+        else:
+            move_or_remove(self.fallbacks, op)
 
     def _add_fallback(self) -> None:
         handle = self.new_fallback

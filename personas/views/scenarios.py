@@ -12,6 +12,7 @@ from django.db.models import Prefetch
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect, QueryDict
 from django.shortcuts import get_object_or_404
 from django.urls import path, reverse
+from django.utils.http import content_disposition_header
 
 from personas.models import Scenario, ScenarioModel
 from personas.services import SEED_BITS, scenario_apply, scenario_assign, scenario_delete
@@ -97,7 +98,7 @@ def scenario_assignment_json(request: HttpRequest, name: str) -> HttpResponse:
     text = json.dumps(body, cls=DjangoJSONEncoder, indent=2)
     response = HttpResponse(text, content_type="application/json")
     filename = f"{scenario.name}-assignment-{scenario.last_seed}.json"
-    response["Content-Disposition"] = f'attachment; filename="{filename}"'
+    response["Content-Disposition"] = content_disposition_header(True, filename)
     return response
 
 

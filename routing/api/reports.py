@@ -10,6 +10,7 @@ from __future__ import annotations
 from typing import Any
 
 from django.http import HttpRequest, HttpResponse
+from django.utils.http import content_disposition_header
 from ninja import Path, Query, Router, Status
 
 from qfweb.schemas import errors
@@ -67,5 +68,5 @@ def report_csv_download(request: HttpRequest, report_id: int = REPORT_ID) -> Htt
     report = report_get(report_id)
     response = HttpResponse(report.csv, content_type="text/csv; charset=utf-8")
     filename = f"cost-report-{report.period}-{report.start.isoformat()}.csv"
-    response["Content-Disposition"] = f'attachment; filename="{filename}"'
+    response["Content-Disposition"] = content_disposition_header(True, filename)
     return response

@@ -24,8 +24,6 @@ from routing.providers.base import (
 )
 
 
-
-
 class EchoAdapter(Adapter):
     kind = "echo"
     streams = True

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import httpx
-from httpx_sse import EventSource, SSEError, ServerSentEvent
+from httpx_sse import EventSource, ServerSentEvent, SSEError
 
 from routing.providers import base
 from routing.providers.base import Secrets, StreamInfo

@@ -22,7 +22,13 @@ from routing.models import CostReport, DailyRollup
 from routing.models.reports import NO_KEY
 from routing.reports.export import data_csv
 from routing.reports.histogram import LATENCY, TTFT, columns, percentile
-from routing.reports.periods import check_period, days_of, last_complete_start, period_end, previous_start
+from routing.reports.periods import (
+    check_period,
+    days_of,
+    last_complete_start,
+    period_end,
+    previous_start,
+)
 from routing.reports.rollup import rollup_days
 
 TOP = 10  # groups listed per dimension, the biggest spenders first

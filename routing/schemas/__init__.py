@@ -8,7 +8,6 @@ from ninja import Schema
 
 from routing.access import Caller
 
-
 MAX_ID = 2**63 - 1  # a larger id would overflow the query (an error), not just miss (a 404)
 NO_NUL = r"^[^\x00]*$"  # PostgreSQL refuses NUL in text: such input is a 422, not a 500
 

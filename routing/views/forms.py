@@ -19,8 +19,8 @@ STRENGTHS = Strength.labels_lower()
 
 
 def clean(value: str | None) -> str:
-    """A posted or queried string without NUL characters (PostgreSQL refuses them: a 500)."""
-    return (value or "").replace("\x00", "").strip()
+    """A posted or queried string, trimmed (qfweb.pages.staff_page has refused NUL already)."""
+    return (value or "").strip()
 
 
 def read_int(

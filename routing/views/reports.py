@@ -25,7 +25,7 @@ from django.http import HttpResponse, HttpResponseRedirect, StreamingHttpRespons
 from django.shortcuts import get_object_or_404
 from django.urls import path, reverse
 from django.utils import timezone
-from django.utils.http import urlencode
+from django.utils.http import content_disposition_header, urlencode
 from django.views.decorators.http import require_GET, require_POST
 from django_htmx.http import push_url
 
@@ -89,7 +89,7 @@ def export_csv(request: HtmxHttpRequest) -> StreamingHttpResponse:
     rows = chain([dashboard.export_header(filters)], dashboard.export_rows(filters))
     lines = (writer.writerow(_cells(row)) for row in rows)
     response = StreamingHttpResponse(_served(request, lines), content_type=CSV_TYPE)
-    response["Content-Disposition"] = _attachment(dashboard.export_filename(filters))
+    response["Content-Disposition"] = content_disposition_header(True, dashboard.export_filename(filters))
     return response
 
 
@@ -128,7 +128,7 @@ def report_detail(request: HtmxHttpRequest, pk: int) -> HttpResponse:
 def report_csv(request: HtmxHttpRequest, pk: int) -> HttpResponse:
     report = get_object_or_404(CostReport, pk=pk)
     response = HttpResponse(report.csv, content_type=CSV_TYPE)
-    response["Content-Disposition"] = _attachment(f"cost-report-{report.period}-{report.start}.csv")
+    response["Content-Disposition"] = content_disposition_header(True, f"cost-report-{report.period}-{report.start}.csv")
     return response
 
 
@@ -283,10 +283,6 @@ def _cell(value: Any) -> str:
     if isinstance(value, Decimal):
         return format(value, "f")  # plain digits: str() writes a zero cost as 0E-8
     return "" if value is None else str(value)
-
-
-def _attachment(filename: str) -> str:
-    return f'attachment; filename="{filename}"'
 
 
 def _served(

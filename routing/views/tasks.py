@@ -22,6 +22,7 @@ from qfweb.pages import (
     HtmxHttpRequest,
     field_errors,
     json_object,
+    move_or_remove,
     paginate,
     query_without_page,
     redirect_after_write,
@@ -38,7 +39,6 @@ from routing.services import Problems, task_upsert
 from routing.views.forms import (
     STRENGTHS,
     clean,
-    op_index,
     row_op,
     rows_to_mapping,
     rows_with_errors,
@@ -72,7 +72,7 @@ def task_list(request: HtmxHttpRequest) -> HttpResponse:
 
 
 def task_or_404(name: str) -> Task:
-    task = None if "\x00" in name else with_chains(Task.objects.filter(name=name)).first()
+    task = with_chains(Task.objects.filter(name=name)).first()
     if task is None:
         raise Http404(f"unknown task {name!r}")
     return task
@@ -108,7 +108,7 @@ def _posted_form(post: QueryDict) -> dict[str, Any]:
     form: dict[str, Any] = {key: clean(post.get(key)) for key in keys}
     form["fallbacks"] = [handle for handle in map(clean, post.getlist("fallbacks")) if handle]
     form["requirements"] = strength_rows(post, "req_cap", "req_strength")
-    form["default_params"] = (post.get("default_params") or "").replace("\x00", "")
+    form["default_params"] = post.get("default_params") or ""
     return form
 
 
@@ -120,14 +120,7 @@ def _apply(op: str, form: dict[str, Any]) -> None:
             fallbacks.append(form["new_fallback"])
         form["new_fallback"] = ""
         return
-    up, down, gone = op_index(op, "up"), op_index(op, "down"), op_index(op, "remove_fallback")
-    if up is not None and 0 < up < len(fallbacks):
-        fallbacks[up - 1], fallbacks[up] = fallbacks[up], fallbacks[up - 1]
-    elif down is not None and 0 <= down < len(fallbacks) - 1:
-        fallbacks[down], fallbacks[down + 1] = fallbacks[down + 1], fallbacks[down]
-    elif gone is not None and 0 <= gone < len(fallbacks):
-        del fallbacks[gone]
-    else:
+    if not move_or_remove(fallbacks, op, remove="remove_fallback"):
         row_op(op, form["requirements"], "add_req", "remove_req", dict(BLANK_REQUIREMENT))
 
 

@@ -195,3 +195,19 @@ def test_the_urls_load_under_the_manifest_storage_before_collectstatic(settings)
         importlib.reload(qfweb.urls)
     finally:
         clear_url_caches()
+
+
+@pytest.mark.parametrize(("op", "after", "was_one"), [
+    ("up:1", ["b", "a", "c"], True),
+    ("down:1", ["a", "c", "b"], True),
+    ("remove:0", ["b", "c"], True),
+    ("up:0", ["a", "b", "c"], True),  # already first: nothing moves
+    ("down:9", ["a", "b", "c"], True),
+    ("up:²", ["a", "b", "c"], False),
+    ("add_req", ["a", "b", "c"], False),
+])
+def test_move_or_remove_edits_an_ordered_list_in_place(op, after, was_one):
+    from qfweb.pages import move_or_remove
+
+    items = ["a", "b", "c"]
+    assert move_or_remove(items, op) is was_one and items == after
