@@ -242,8 +242,10 @@ def start_gateway(processes: Processes, env: dict[str, str], workers: int = 2) -
 
 
 def _children(pid: int) -> list[int]:
+    """The worker processes of uvicorn's supervisor (not multiprocessing's resource tracker)."""
     try:
-        return [int(p) for p in Path(f"/proc/{pid}/task/{pid}/children").read_text().split()]
+        pids = [int(p) for p in Path(f"/proc/{pid}/task/{pid}/children").read_text().split()]
+        return [p for p in pids if b"resource_tracker" not in Path(f"/proc/{p}/cmdline").read_bytes()]
     except OSError:
         return []
 

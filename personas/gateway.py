@@ -25,7 +25,7 @@ from routing.engine import Job
 from routing.pricing import estimate_tokens
 from routing.providers.base import Message
 from routing.resolution import AUTO_TASK, resolve_live, unusable_override
-from routing.snapshot import snapshot_get
+from routing.snapshot import config_current, snapshot_get
 
 MAX_MESSAGES = 500  # with DATA_UPLOAD_MAX_MEMORY_SIZE, the cap on what one request may carry
 
@@ -43,9 +43,15 @@ class Ask:
     modality: str | None = None
 
 
+async def ajob_for(caller: Caller, ask: Ask, *, request_id: str) -> Job:
+    """job_for for async views: once the cached configuration is current (built off the
+    loop if it was not), the checks read memory and the shared cache only."""
+    await config_current()
+    return job_for(caller, ask, request_id=request_id)
+
+
 def job_for(caller: Caller, ask: Ask, *, request_id: str) -> Job:
-    """The checked Job, or a QfError; this reads the (cached) configuration: call it
-    through sync_to_async from async views."""
+    """The checked Job, or a QfError; this reads the (cached) configuration."""
     _check_messages(ask.messages)
     profile = access_profile_for_run(caller, ask.persona) if ask.persona else None
     if ask.task:

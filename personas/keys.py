@@ -12,6 +12,7 @@ import hmac
 import re
 import secrets
 import string
+import time
 import zlib
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -184,7 +185,7 @@ def caller_for_key(plaintext: str) -> Caller | None:
     if prefix is None:
         return None
     caller = _checked(_held(prefix) or _load(prefix), plaintext)
-    if caller is not None and _first_use_this_minute(caller.key_id):
+    if caller is not None and _first_use_this_minute(prefix, caller.key_id):
         _mark_used(caller.key_id)
     return caller
 
@@ -195,7 +196,7 @@ async def acaller_for_key(plaintext: str) -> Caller | None:
     if prefix is None:
         return None
     caller = _checked(_held(prefix) or await sync_to_async(_load)(prefix), plaintext)
-    if caller is not None and _first_use_this_minute(caller.key_id):
+    if caller is not None and _first_use_this_minute(prefix, caller.key_id):
         await sync_to_async(_mark_used)(caller.key_id)
     return caller
 
@@ -251,8 +252,20 @@ def _checked(held: Held, plaintext: str) -> Caller | None:
     return caller
 
 
+_asked: dict[str, float] = {}  # key prefix -> when this process last claimed a minute
+
+
+def _first_use_this_minute(prefix: str, key_id: int | None) -> bool:
+    # This process asks the shared cache at most once a minute per key, not per request.
+    now = time.time()
+    if abs(now - _asked.get(prefix, 0.0)) < LAST_USED_EVERY_S:
+        return False
+    _asked[prefix] = now
+    return _claim_minute(key_id)
+
+
 @fail_open(lambda *_: False)
-def _first_use_this_minute(key_id: int | None) -> bool:
+def _claim_minute(key_id: int | None) -> bool:
     return bool(cache.add(f"apikey:used:{key_id}", 1, timeout=LAST_USED_EVERY_S))
 
 

@@ -17,7 +17,7 @@ from django.http import HttpRequest, HttpResponse
 from ninja import NinjaAPI
 
 from personas.auth import async_api_auth
-from personas.gateway import Ask, job_for
+from personas.gateway import Ask, ajob_for
 from personas.profiles import profiles_all
 from qfweb.errors import NotFound
 from qfweb.middleware import request_id_of
@@ -68,7 +68,7 @@ def _ask(model: str, messages: tuple[Message, ...], params: dict, modality: str 
 
 
 async def _job(request: HttpRequest, ask: Ask):
-    return await sync_to_async(job_for)(request.auth, ask, request_id=request_id_of(request))
+    return await ajob_for(request.auth, ask, request_id=request_id_of(request))
 
 
 @openai_api.post("/chat/completions", summary="Create a chat completion (stream: server-sent events)")

@@ -80,15 +80,17 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    # Django's own, with hooks that run on the event loop (qfweb.middleware.InlineHooks).
     "qfweb.middleware.RequestIdMiddleware",
-    "django.middleware.security.SecurityMiddleware",
+    "qfweb.middleware.ConfigVersionMiddleware",
+    "qfweb.middleware.SecurityMiddleware",
     "qfweb.middleware.StaticFilesMiddleware",  # WhiteNoise, async-capable
-    "django.contrib.sessions.middleware.SessionMiddleware",
-    "django.middleware.common.CommonMiddleware",
-    "django.middleware.csrf.CsrfViewMiddleware",
-    "django.contrib.auth.middleware.AuthenticationMiddleware",
-    "django.contrib.messages.middleware.MessageMiddleware",
-    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "qfweb.middleware.SessionMiddleware",
+    "qfweb.middleware.CommonMiddleware",
+    "qfweb.middleware.CsrfViewMiddleware",
+    "qfweb.middleware.AuthenticationMiddleware",
+    "qfweb.middleware.MessageMiddleware",
+    "qfweb.middleware.XFrameOptionsMiddleware",
     "qfweb.middleware.ContentSecurityPolicyMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
 ]
@@ -149,7 +151,7 @@ if REDIS_URL:
         raise ImproperlyConfigured("REDIS_URL must start with redis://, rediss:// or unix://")
     CACHES = {
         "default": {
-            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "BACKEND": "qfweb.cache.SharedRedisCache",
             "LOCATION": REDIS_URL,
             "KEY_PREFIX": env.str("QF_CACHE_PREFIX", "qf"),
             # The engine reads the cache on the event loop: a Redis that hangs must not

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
 
+from asgiref.sync import sync_to_async
 from django.conf import settings
 from django.core.cache import cache
 from django.db import IntegrityError, transaction
@@ -58,6 +59,11 @@ def spent_this_month(scope: str, subjects: Iterable[str]) -> dict[str, Decimal]:
     )
     spent = {str(subject): total or Decimal(0) for subject, total in rows}
     return {str(subject): spent.get(str(subject), Decimal(0)) for subject in values}
+
+
+async def aenforce(budgets: tuple[Budget, ...]) -> tuple[str, ...]:
+    """enforce for the engine: nothing to do, and no thread hop, without budgets."""
+    return await sync_to_async(enforce)(budgets) if budgets else ()
 
 
 def enforce(budgets: Iterable[Budget]) -> tuple[str, ...]:

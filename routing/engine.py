@@ -32,7 +32,6 @@ from decimal import Decimal
 from typing import Any, TypeVar
 
 import httpx
-from asgiref.sync import sync_to_async
 from django.conf import settings
 
 from qfweb.errors import QfError
@@ -55,7 +54,7 @@ from routing.providers.clients import adapter_for, secret_for
 from routing.recording import AttemptRecord, GenerationRecord, awrite
 from routing.resolution import resolve_live
 from routing.resolve import ChainEntry, Resolution
-from routing.snapshot import snapshot_get
+from routing.snapshot import config_current, snapshot_get
 
 T = TypeVar("T")
 BACKOFF_CAP_S = 8.0  # the OpenAI SDK's; a longer Retry-After means fall back now (R8)
@@ -177,7 +176,11 @@ class Run:
 
     @classmethod
     async def start(cls, job: Job) -> Run:
-        return await sync_to_async(cls._prepare)(job)  # a cold snapshot reads the database
+        await config_current()  # a cold snapshot is built off the loop; warm, memory only
+        run = cls._prepare(job)
+        # Last: a refusal here calls nobody.
+        run.warnings = await budget.aenforce(_budgets_of(job))
+        return run
 
     @classmethod
     def _prepare(cls, job: Job) -> Run:
@@ -205,9 +208,7 @@ class Run:
             validate_params(modality, dict(job.params))
         except ParamError as exc:
             raise QfError(exc.reason, field=f"params.{exc.field}") from None
-        run = cls(job, snapshot, resolution, modality)
-        run.warnings = budget.enforce(_budgets_of(job))  # last: a refusal here calls nobody
-        return run
+        return cls(job, snapshot, resolution, modality)
 
     # ---- the walk ------------------------------------------------------------------
 
@@ -447,7 +448,7 @@ class Run:
     async def record_success(self, entry: ChainEntry, completion: Completion) -> Result:
         record = self.served(entry, completion)
         record.latency_ms = elapsed_ms(time.monotonic() - self.started)
-        await asyncio.shield(awrite(record))
+        await awrite(record)
         return self.result(entry, completion)
 
     def result(self, entry: ChainEntry, completion: Completion) -> Result:
@@ -464,7 +465,7 @@ class Run:
         self.record.status = status
         self.record.error_code = code
         self.record.latency_ms = elapsed_ms(time.monotonic() - self.started)
-        await asyncio.shield(awrite(self.record))
+        await awrite(self.record)
 
     def _failed(self, message: str, status: int, code: str, **extra: Any) -> GenerationFailed:
         return GenerationFailed(

@@ -5,17 +5,27 @@ Processes agree through one integer in the Django cache, the configuration versi
 post_save / post_delete receiver bumps it at once (so this process sees its own change,
 even inside a transaction) and again when the transaction commits (so no other process
 can rebuild from rows that are not committed yet and keep them under the new version).
-A warm `snapshot_get()` is one cache read and no SQL.
+A warm `snapshot_get()` is one cache read and no SQL; inside a request (`one_version`)
+the version is read once, whatever number of values ask for it.
+
+Async code calls `await config_current()` first: it builds, off the event loop, whatever
+is behind; after it, `get()` on the loop reads memory only (issue 8: no thread hop and no
+query on the warm path).
 """
 
 from __future__ import annotations
 
+import asyncio
 import time
+import weakref
 from collections import defaultdict
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from types import MappingProxyType
 from typing import Generic, TypeVar
 
+from asgiref.sync import sync_to_async
 from django.conf import settings
 from django.core.cache import cache
 from django.db import models, transaction
@@ -37,13 +47,32 @@ VERSION_KEY = "routing:config-version"
 T = TypeVar("T")
 
 
+# The version as this request first read it ([] before that); None outside requests.
+_request_version: ContextVar[list[int] | None] = ContextVar("qf_request_config_version", default=None)
+
+
+@contextmanager
+def one_version() -> Iterator[None]:
+    """Within this block (a request), the version is read from the cache once."""
+    token = _request_version.set([])
+    try:
+        yield
+    finally:
+        _request_version.reset(token)
+
+
 def config_version() -> int:
+    memo = _request_version.get()
+    if memo:
+        return memo[0]
     version = cache.get(VERSION_KEY)
     if version is None:
-        # First use, or the cache lost it: start from the clock, so the new value differs
-        # from whatever version any process still holds.
+        # First use, or the cache lost it: start from the clock, so the new value is above
+        # whatever version any process still holds.
         cache.add(VERSION_KEY, time.time_ns(), timeout=None)
         version = cache.get(VERSION_KEY)
+    if memo is not None:
+        memo.append(version)
     return version
 
 
@@ -52,6 +81,8 @@ def bump_config_version() -> None:
         cache.incr(VERSION_KEY)
     except ValueError:  # the key is gone; a fresh clock value is as good as a bump
         cache.set(VERSION_KEY, time.time_ns(), timeout=None)
+    if memo := _request_version.get():
+        memo.clear()  # this request changed the configuration: it reads the new version
 
 
 def config_changed(**_: object) -> None:
@@ -90,21 +121,59 @@ class PerProcess(Generic[T]):
         self._build = build
         # (version, value, the pending bumps of the uncommitted changes it was built from)
         self._held: tuple[int, T, tuple[object, ...]] | None = None
+        _all.add(self)
 
     def get(self) -> T:
         # Read the version before building: a build that races a bump is labelled with the
         # older version and so replaced on the next call.
         version = config_version()
         held = self._held
-        # A value built inside a transaction that changed the configuration holds only while
-        # those changes are pending: after a rollback no bump comes, so rebuild then.
-        if held is None or held[0] != version or (held[2] and not _still_pending(held[2])):
-            held = (version, self._build(version), _pending_bumps())
-            self._held = held
+        if held is not None and not self._behind(held, version):
+            return held[1]
+        if held is not None and _on_event_loop():
+            # The ORM may not run here. config_current() made this current moments ago
+            # (a newer version came since): serve it, the next request rebuilds.
+            return held[1]
+        held = (version, self._build(version), _pending_bumps())
+        self._held = held
         return held[1]
+
+    def is_current(self) -> bool:
+        held = self._held
+        return held is not None and not self._behind(held, config_version())
+
+    @staticmethod
+    def _behind(held: tuple[int, T, tuple[object, ...]], version: int) -> bool:
+        # Versions only grow, so one built under a later version than this request read
+        # is current too. A value built inside a transaction that changed the configuration
+        # holds only while those changes are pending: after a rollback no bump comes.
+        return held[0] < version or bool(held[2] and not _still_pending(held[2]))
 
     def forget(self, **_: object) -> None:
         self._held = None
+
+
+_all: weakref.WeakSet[PerProcess] = weakref.WeakSet()  # the module-level ones live on
+
+
+async def config_current() -> None:
+    """Bring every per-process value up to the configuration version, building off the
+    loop when one is behind; warm, this is the request's one cache read."""
+    if not all(value.is_current() for value in _all):
+        await sync_to_async(_build_all)()
+
+
+def _build_all() -> None:
+    for value in _all:
+        value.get()
+
+
+def _on_event_loop() -> bool:
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:
+        return False
+    return True
 
 
 def _still_pending(bumps: tuple[object, ...]) -> bool:

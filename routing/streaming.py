@@ -207,5 +207,5 @@ class LiveStream:
             circuit.record_success(Admission(State.CLOSED, failing=run.admission.failing))
         record.latency_ms = elapsed_ms(time.monotonic() - run.started)
         self._result = run.result(self.entry, completion)
-        await asyncio.shield(awrite(record))
+        await awrite(record)
         return self._result

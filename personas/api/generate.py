@@ -6,12 +6,11 @@ from __future__ import annotations
 import base64
 import json
 
-from asgiref.sync import sync_to_async
 from django.http import HttpRequest, HttpResponse
 from ninja import Query, Router
 
 from personas.auth import async_api_auth
-from personas.gateway import Ask, job_for
+from personas.gateway import Ask, ajob_for
 from personas.schemas.generation import (
     AskIn,
     GenerateIn,
@@ -85,7 +84,7 @@ def _ask(payload: AskIn, *, persona: str | None = None, task: str | None = None)
 
 
 async def _run(request: HttpRequest, ask: Ask, stream: bool, response: HttpResponse):
-    job = await sync_to_async(job_for)(request.auth, ask, request_id=request_id_of(request))
+    job = await ajob_for(request.auth, ask, request_id=request_id_of(request))
     if stream:
         return await stream_response(job, EVENTS)
     result = await generate(job)

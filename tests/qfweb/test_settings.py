@@ -170,7 +170,7 @@ def test_dev_mode_generates_a_secret_key_once_and_keeps_it(data_dir: Path) -> No
 def test_redis_url_switches_the_cache_to_redis(data_dir: Path) -> None:
     env = dev(data_dir, REDIS_URL="redis://127.0.0.1:6379/3", QF_CACHE_PREFIX="qf-a")
     assert load(env, "CACHES")["CACHES"]["default"] == {
-        "BACKEND": "django.core.cache.backends.redis.RedisCache",
+        "BACKEND": "qfweb.cache.SharedRedisCache",
         "LOCATION": "redis://127.0.0.1:6379/3",
         "KEY_PREFIX": "qf-a",
         "OPTIONS": {"socket_timeout": 0.5, "socket_connect_timeout": 0.5},
