@@ -179,8 +179,9 @@ def api_key_verify(plaintext: str) -> ApiKey | None:
 
 
 def caller_for_key(plaintext: str) -> Caller | None:
-    """The Caller an API key stands for, or None. Warm, this is two cache reads and no query;
-    the secret is still checked against the stored hash on every request."""
+    """The Caller an API key stands for, or None. Warm, this reads memory and the request's
+    configuration version, and no query; the secret is still checked against the stored
+    hash on every request."""
     prefix = parse_key(plaintext)
     if prefix is None:
         return None
@@ -221,9 +222,33 @@ def _cache_key(prefix: str) -> str:
     return f"apikey:{prefix}:{config_version()}"
 
 
-@fail_open(lambda *_: None)
+# This process's copy of what the shared cache holds, so that a warm request does not ask
+# Redis for its key's scopes every time (issue 8). The version in the cache key makes a
+# revocation anywhere visible at once here too.
+_local: dict[str, tuple[float, Held]] = {}
+LOCAL_MAX = 10_000  # unknown prefixes are held too: a flood of made-up ones must not grow it
+
+
 def _held(prefix: str) -> Held | None:
-    return cache.get(_cache_key(prefix))
+    cache_key = _cache_key(prefix)
+    local = _local.get(cache_key)
+    if local is not None and local[0] > time.time():
+        return local[1]
+    held = _shared_held(cache_key)
+    if held is not None:
+        _keep(cache_key, held)
+    return held
+
+
+@fail_open(lambda *_: None)
+def _shared_held(cache_key: str) -> Held | None:
+    return cache.get(cache_key)
+
+
+def _keep(cache_key: str, held: Held) -> None:
+    if len(_local) >= LOCAL_MAX:
+        _local.clear()
+    _local[cache_key] = (time.time() + CALLER_TTL_S, held)
 
 
 def _load(prefix: str) -> Held:
@@ -237,6 +262,7 @@ def _load(prefix: str) -> Held:
     )
     held = (api_key.key_hash, caller_of(api_key)) if api_key else ("", None)
     _remember(cache_key, held)
+    _keep(cache_key, held)
     return held
 
 

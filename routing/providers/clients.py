@@ -24,6 +24,7 @@ from routing.handles import env_var_name
 from routing.providers import KINDS, adapter_class
 from routing.providers.adapter import Adapter
 from routing.providers.base import Category, ProviderError
+from routing.providers.transport import UpstreamTransport
 from routing.urlsafety import UnsafeURL, check_base_url
 
 POOL_LIMITS = httpx.Limits(max_connections=200, max_keepalive_connections=50, keepalive_expiry=30)
@@ -54,7 +55,7 @@ def adapter_for(provider: ProviderInfo) -> Adapter:
     client = None
     if provider.base_url:
         client = httpx.AsyncClient(
-            limits=POOL_LIMITS,
+            transport=UpstreamTransport(limits=POOL_LIMITS, trust_env=settings.QF_UPSTREAM_TRUST_ENV),
             follow_redirects=False,  # a 30x to a metadata address is never followed
             trust_env=settings.QF_UPSTREAM_TRUST_ENV,
         )
