@@ -8,7 +8,6 @@ query string.
 
 from __future__ import annotations
 
-from asgiref.sync import sync_to_async
 from django.conf import settings
 from django.http import HttpRequest
 from django.http.multipartparser import MultiPartParserError
@@ -18,6 +17,7 @@ from personas.keys import acaller_for_key, caller_for_key
 from qfweb.errors import QfError, RateLimited
 from routing import ratelimit
 from routing.access import Caller
+from routing.offloop import run_sync
 
 FAILED_AUTH_PER_MINUTE = 30  # per client address, then 429 (Coolify's figure)
 
@@ -67,7 +67,7 @@ class AsyncStaffSessionAuth(StaffSessionAuth):
     """The same for async operations: loading the session user is a query."""
 
     async def authenticate(self, request: HttpRequest, key: str | None) -> Caller | None:  # type: ignore[override]
-        return await sync_to_async(StaffSessionAuth.authenticate)(self, request, key)
+        return await run_sync(StaffSessionAuth.authenticate, self, request, key)
 
 
 # Sync operations run in a thread already; async ones (generation) must not block the loop.

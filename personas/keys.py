@@ -19,7 +19,6 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import TYPE_CHECKING
 
-from asgiref.sync import sync_to_async
 from django.core.cache import cache
 from django.db import IntegrityError, transaction
 from django.utils import timezone
@@ -27,6 +26,7 @@ from django.utils import timezone
 from personas.models import ApiKey
 from routing.access import Caller
 from routing.cacheguard import fail_open
+from routing.offloop import run_sync
 from routing.snapshot import bump_config_version, config_version
 
 if TYPE_CHECKING:
@@ -196,9 +196,9 @@ async def acaller_for_key(plaintext: str) -> Caller | None:
     prefix = parse_key(plaintext)
     if prefix is None:
         return None
-    caller = _checked(_held(prefix) or await sync_to_async(_load)(prefix), plaintext)
+    caller = _checked(_held(prefix) or await run_sync(_load, prefix), plaintext)
     if caller is not None and _first_use_this_minute(prefix, caller.key_id):
-        await sync_to_async(_mark_used)(caller.key_id)
+        await run_sync(_mark_used, caller.key_id)
     return caller
 
 

@@ -12,7 +12,6 @@ from __future__ import annotations
 import base64
 import time
 
-from asgiref.sync import sync_to_async
 from django.http import HttpRequest, HttpResponse
 from ninja import NinjaAPI
 
@@ -27,6 +26,7 @@ from qfweb.problems import RENDERED, problem_of
 from qfweb.sse import stream_response, warn
 from routing.access import Caller
 from routing.engine import generate
+from routing.offloop import run_sync
 from routing.providers.base import Message
 from routing.snapshot import snapshot_get
 
@@ -105,12 +105,12 @@ async def audio_speech(request: HttpRequest, payload: SpeechIn):
 
 @openai_api.get("/models", response=ModelListOut, summary="The personas, tasks and models this key may use")
 async def models_list(request: HttpRequest):
-    return {"object": "list", "data": await sync_to_async(visible_models)(request.auth)}
+    return {"object": "list", "data": await run_sync(visible_models, request.auth)}
 
 
 @openai_api.get("/models/{path:model}", response=ModelOut, summary="One of them")
 async def models_retrieve(request: HttpRequest, model: str):
-    for item in await sync_to_async(visible_models)(request.auth):
+    for item in await run_sync(visible_models, request.auth):
         if item["id"] == model:
             return item
     raise NotFound(f"unknown model {model!r}", field="model", code="model_not_found")

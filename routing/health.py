@@ -26,7 +26,6 @@ from dataclasses import dataclass
 from datetime import timedelta
 
 import httpx
-from asgiref.sync import sync_to_async
 from django.conf import settings
 from django.utils import timezone
 
@@ -37,6 +36,7 @@ from routing.choices import HealthState
 from routing.circuit import Target
 from routing.config import ConfigSnapshot, ModelInfo, ProviderInfo
 from routing.models import HealthCheck, Provider
+from routing.offloop import run_sync
 from routing.providers.base import ERROR_TEXT_LIMIT, Call, Category, Message, ProviderError
 from routing.providers.clients import aclose_all, adapter_for, secret_for
 from routing.snapshot import bump_config_version, snapshot_get
@@ -209,8 +209,8 @@ def check_many(names: list[str]) -> list[HealthCheck]:
 
 async def acheck(name: str) -> HealthCheck:
     """Probe one provider now, on the server's loop (the API's "check now")."""
-    provider, models = await sync_to_async(provider_info)(name)
-    return await sync_to_async(record)(await probe(provider, models))
+    provider, models = await run_sync(provider_info, name)
+    return await run_sync(record, await probe(provider, models))
 
 
 def timed_out(name: str, seconds: float) -> HealthCheck:

@@ -25,7 +25,6 @@ from contextvars import ContextVar
 from types import MappingProxyType
 from typing import Generic, TypeVar
 
-from asgiref.sync import sync_to_async
 from django.conf import settings
 from django.core.cache import cache
 from django.db import models, transaction
@@ -42,6 +41,7 @@ from routing.models import (
     TaskFallback,
     TaskRequirement,
 )
+from routing.offloop import run_sync
 
 VERSION_KEY = "routing:config-version"
 T = TypeVar("T")
@@ -160,7 +160,7 @@ async def config_current() -> None:
     """Bring every per-process value up to the configuration version, building off the
     loop when one is behind; warm, this is the request's one cache read."""
     if not all(value.is_current() for value in _all):
-        await sync_to_async(_build_all)()
+        await run_sync(_build_all)
 
 
 def _build_all() -> None:

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 from typing import Any
 
-from asgiref.sync import sync_to_async
 from django.http import HttpRequest
 from ninja import Query, Router, Status
 
@@ -16,6 +15,7 @@ from qfweb.schemas import errors
 from routing import health
 from routing.access import require_catalog_write
 from routing.models import HealthCheck
+from routing.offloop import run_sync
 from routing.schemas.catalog import NAME, PageQuery
 from routing.schemas.health import HealthCheckOut, HealthCheckPage
 from routing.selectors import provider_found
@@ -33,7 +33,7 @@ router = Router(tags=["health"])
 )
 async def health_check_now(request: HttpRequest, name: str = NAME) -> Status[HealthCheck]:
     require_catalog_write(request.auth)
-    provider = await sync_to_async(provider_found)(name)
+    provider = await run_sync(provider_found, name)
     return Status(201, await health.acheck(provider.name))
 
 
