@@ -81,6 +81,13 @@ def measure(target: Target, clients: int, requests: int, gateway) -> tuple[Sampl
     return sample, cpu * 1000 / max(sent, 1), rows
 
 
+def machine() -> str:
+    with open("/proc/cpuinfo") as info:
+        model = next((line.split(":", 1)[1].strip() for line in info if line.startswith("model name")), "")
+    return (f"{model or platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}, "
+            f"{platform.system()} {platform.release()}")
+
+
 def ms(seconds: float) -> str:
     return f"{seconds * 1000:8.2f}"
 
@@ -94,8 +101,7 @@ def main() -> None:
     args = parser.parse_args()
     database_url = os.environ.get("DATABASE_URL", DEFAULT_DATABASE_URL)
     redis_url = os.environ.get("REDIS_URL", DEFAULT_REDIS_URL)
-    print(f"machine: {platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}, "
-          f"{platform.system()} {platform.release()}")
+    print(f"machine: {machine()}")
     with stack(database_url, redis_url, workers=args.workers) as (_, gateway, store, upstream):
         print(f"qfweb: uvicorn, {len(gateway.workers)} workers; PostgreSQL {database_url.rpartition('@')[2]}; "
               f"Redis {redis_url.rpartition('@')[2]}")
@@ -103,8 +109,8 @@ def main() -> None:
         for group in cases.values():  # warm every process, pool and cache
             for target in group:
                 asyncio.run(run_load(target, clients=32, requests=args.warmup))
-        figures: dict[str, float] = {}
-        baseline: dict[tuple[str, int], Sample] = {}
+        figures: dict[str, list[float]] = {name: [] for name in TARGETS}
+        baseline: dict[tuple[int, int], Sample] = {}
         print()
         print(f"{'case':<22}{'clients':>8}{'p50 ms':>10}{'p99 ms':>10}{'+p50':>9}{'+p99':>9}"
               f"{'TTFB':>9}{'+TTFB':>9}{'req/s':>9}{'CPU ms':>8}{'rows/sent':>14}{'errors':>8}")
@@ -112,46 +118,51 @@ def main() -> None:
             for group, members in cases.items():
                 for index, target in enumerate(members):
                     sample, cpu_ms, rows = measure(target, clients, requests, gateway)
-                    sent = sample.done + sum(sample.errors.values())
                     if group == "direct":
-                        baseline[(target.name, clients)] = sample
-                        base = sample
-                    else:
-                        base = baseline[(cases["direct"][index].name, clients)]
-                    p50, p99 = percentile(sample.latency, 50), percentile(sample.latency, 99)
-                    added50 = p50 - percentile(base.latency, 50)
-                    added99 = p99 - percentile(base.latency, 99)
-                    ttfb = median(sample.ttfb) if target.stream else float("nan")
-                    added_ttfb = ttfb - median(base.ttfb) if target.stream else float("nan")
-                    rate = sample.done / sample.wall
-                    is_gateway = group != "direct"
-                    print(f"{target.name:<22}{clients:>8}{ms(p50):>10}{ms(p99):>10}"
-                          f"{ms(added50) if is_gateway else '':>9}{ms(added99) if is_gateway else '':>9}"
-                          f"{ms(ttfb) if target.stream else '':>9}"
-                          f"{ms(added_ttfb) if target.stream and is_gateway else '':>9}"
-                          f"{rate:>9.0f}{cpu_ms if is_gateway else 0:>8.2f}"
-                          f"{f'{rows}/{sent}' if is_gateway else '':>14}{sum(sample.errors.values()):>8}")
-                    if sample.errors:
-                        print(f"    errors: {sample.errors}")
-                    if is_gateway and clients == 1 and not target.stream:
-                        figures.setdefault("p50 added at 1 client (ms)", added50 * 1000)
-                        figures["p50 added at 1 client (ms)"] = max(figures["p50 added at 1 client (ms)"], added50 * 1000)
-                        figures["gateway CPU per request (ms)"] = max(figures.get("gateway CPU per request (ms)", 0), cpu_ms)
-                    if is_gateway and clients == 1 and target.stream:
-                        figures["TTFB added at 1 client (ms)"] = max(figures.get("TTFB added at 1 client (ms)", 0), added_ttfb * 1000)
-                    if is_gateway and clients == 32 and not target.stream:
-                        figures["requests/s at 32 clients"] = min(figures.get("requests/s at 32 clients", 1e9), rate)
+                        baseline[(index, clients)] = sample
+                    report(target, clients, sample, baseline[(index, clients)], cpu_ms, rows,
+                           figures if group != "direct" else None)
         print(f"\nRSS per worker (MiB): {', '.join(f'{r:.0f}' for r in gateway.rss_mib())}")
-        figures.update(failover(gateway, store, cases["/v1/chat/completions"][0], args.requests))
+        for name, value in failover(gateway, cases["/v1/chat/completions"][0], args.requests).items():
+            figures[name].append(value)
         print("\nagainst the targets (the worse of /v1 and /api):")
         for name, target in TARGETS.items():
-            value = figures.get(name, float("nan"))
-            better = value >= target if name.startswith("requests") else value <= target
-            print(f"  {name:<34}{value:>10.2f}   target {'>=' if name.startswith('requests') else '<='} {target:<8}"
-                  f"{'met' if better else 'MISSED'}")
+            at_least = name.startswith("requests")
+            value = (min if at_least else max)(figures[name], default=float("nan"))
+            met = value >= target if at_least else value <= target
+            print(f"  {name:<34}{value:>10.2f}   target {'>=' if at_least else '<='} {target:<8}"
+                  f"{'met' if met else 'MISSED'}")
 
 
-def failover(gateway, store, healthy: Target, requests: int) -> dict[str, float]:
+def report(target: Target, clients: int, sample: Sample, base: Sample, cpu_ms: float, rows: int,
+           figures: dict[str, list[float]] | None) -> None:
+    """Print one case's row; a gateway case (`figures` given) also files its figures."""
+    sent = sample.done + sum(sample.errors.values())
+    p50, p99 = percentile(sample.latency, 50), percentile(sample.latency, 99)
+    added50, added99 = p50 - percentile(base.latency, 50), p99 - percentile(base.latency, 99)
+    ttfb = median(sample.ttfb)
+    added_ttfb = ttfb - median(base.ttfb)
+    rate = sample.done / sample.wall
+    through = figures is not None
+    print(f"{target.name:<22}{clients:>8}{ms(p50):>10}{ms(p99):>10}"
+          f"{ms(added50) if through else '':>9}{ms(added99) if through else '':>9}"
+          f"{ms(ttfb) if target.stream else '':>9}{ms(added_ttfb) if target.stream and through else '':>9}"
+          f"{rate:>9.0f}{cpu_ms if through else 0:>8.2f}{f'{rows}/{sent}' if through else '':>14}"
+          f"{sum(sample.errors.values()):>8}")
+    if sample.errors:
+        print(f"    errors: {sample.errors}")
+    if not through:
+        return
+    if clients == 1 and not target.stream:
+        figures["p50 added at 1 client (ms)"].append(added50 * 1000)
+        figures["gateway CPU per request (ms)"].append(cpu_ms)
+    elif clients == 1:
+        figures["TTFB added at 1 client (ms)"].append(added_ttfb * 1000)
+    elif not target.stream:
+        figures["requests/s at 32 clients"].append(rate)
+
+
+def failover(gateway, healthy: Target, requests: int) -> dict[str, float]:
     """The cost of a fallback: the persona's primary refused or stalled, each request
     starting with its circuit closed; then with the circuit open."""
     print("\nfailover (/v1/chat/completions, 1 client):")
@@ -178,7 +189,7 @@ def failover(gateway, store, healthy: Target, requests: int) -> dict[str, float]
               f" ({after.done} requests{', errors ' + str(after.errors) if after.errors else ''})")
         if slug == "refused":
             figures["refused primary, added (ms)"] = added * 1000
-        figures["circuit open, added (ms)"] = max(figures.get("circuit open, added (ms)", 0), added_open * 1000)
+            figures["circuit open, added (ms)"] = added_open * 1000
     reset_circuits()
     return figures
 
