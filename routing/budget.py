@@ -5,29 +5,46 @@ reports count it. The engine refuses a request whose key or persona has spent it
 before any provider is called, and warns once when one passes QF_BUDGET_WARN_PERCENT: a
 BudgetAlert row for the dashboard and a log line, and a warning the APIs return as the
 `X-QF-Budget-Warning` header.
+
+Every request of a budgeted key or persona asks, so the spend is read from a counter in
+the shared cache, not summed (issue 8: no query on the warm path): this month's spend in
+the smallest unit Generation.cost stores, seeded from the rows on a miss and kept current
+by the usage writes (`count_spend`). A counter lives SPEND_TTL_S, so whatever it missed
+(a write that raced its seeding, another process's local-memory cache) is forgotten within
+minutes; when the cache cannot be reached, the rows are summed as before.
 """
 
 from __future__ import annotations
 
 import logging
+from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date
-from decimal import Decimal
+from decimal import ROUND_HALF_UP, Decimal
+from typing import TYPE_CHECKING, Any
 
-from asgiref.sync import sync_to_async
 from django.conf import settings
 from django.core.cache import cache
 from django.db import IntegrityError, transaction
 from django.db.models import Sum
+from django.db.models.signals import post_save
+from django.dispatch import receiver
 from django.utils import timezone
 
 from qfweb.errors import BudgetExceeded
+from routing.cacheguard import fail_open
 from routing.models import BudgetAlert, Generation
+from routing.offloop import run_sync
+
+if TYPE_CHECKING:
+    from routing.recording import GenerationRecord
 
 logger = logging.getLogger("qfweb.budget")
 SPENT = 100
 FLAG_TTL_S = 32 * 24 * 3600  # outlives the month it is about
+SPEND_TTL_S = 300  # how long a counter that missed a write can be wrong
+UNIT = Decimal(10) ** -Generation._meta.get_field("cost").decimal_places
 COLUMNS = {BudgetAlert.Scope.KEY: "api_key_id", BudgetAlert.Scope.PERSONA: "persona_slug"}
 
 
@@ -62,18 +79,35 @@ def spent_this_month(scope: str, subjects: Iterable[str]) -> dict[str, Decimal]:
 
 
 async def aenforce(budgets: tuple[Budget, ...]) -> tuple[str, ...]:
-    """enforce for the engine: nothing to do, and no thread hop, without budgets."""
-    return await sync_to_async(enforce)(budgets) if budgets else ()
+    """enforce for the engine: on the loop, in a cache round trip or two, while every
+    counter is warm and every alert due is known to be recorded; else in a thread."""
+    if not budgets:
+        return ()
+    spent = _counted(budgets)
+    if len(spent) == len(budgets) and _all_alerted(spent):
+        return _judge(budgets, spent, record_alerts=False)
+    return await run_sync(_enforce, budgets, spent)
 
 
 def enforce(budgets: Iterable[Budget]) -> tuple[str, ...]:
     """Raise BudgetExceeded when a budget is spent; else the warnings of those past the
-    warning level. One query per budget; none without budgets."""
+    warning level. No query while the counters are warm; one per cold one."""
+    budgets = tuple(budgets)
+    return _enforce(budgets, _counted(budgets))
+
+
+def _enforce(budgets: tuple[Budget, ...], counted: dict[Budget, Decimal]) -> tuple[str, ...]:
+    return _judge(budgets, _with_sums(budgets, counted), record_alerts=True)
+
+
+def _judge(
+    budgets: tuple[Budget, ...], spent_of: dict[Budget, Decimal], *, record_alerts: bool
+) -> tuple[str, ...]:
     warnings = []
     for budget in budgets:
-        spent = spent_this_month(budget.scope, [budget.subject])[budget.subject]
+        spent = spent_of[budget]
         level = level_of(budget, spent)
-        if level is not None:
+        if level is not None and record_alerts:
             raise_alerts(budget, level, spent)
         if level == SPENT:
             raise BudgetExceeded(
@@ -95,6 +129,103 @@ def level_of(budget: Budget, spent: Decimal) -> int | None:
     return None
 
 
+# ---- the spend counters ----------------------------------------------------------------------
+
+
+def _spend_key(scope: str, subject: str, month: str) -> str:
+    return f"budget-spend:{scope}:{subject}:{month}"
+
+
+def _this_month() -> str:
+    return f"{month_start():%Y-%m}"
+
+
+def _units(amount: Decimal) -> int:
+    return int(amount.quantize(UNIT, rounding=ROUND_HALF_UP) / UNIT)
+
+
+@fail_open(lambda *_: {})
+def _counted(budgets: Iterable[Budget]) -> dict[Budget, Decimal]:
+    """The spend of each budget whose counter is warm (one cache round trip)."""
+    month = _this_month()
+    keys = {_spend_key(b.scope, b.subject, month): b for b in budgets}
+    return {keys[key]: units * UNIT for key, units in cache.get_many(keys).items()}
+
+
+def _with_sums(budgets: tuple[Budget, ...], counted: dict[Budget, Decimal]) -> dict[Budget, Decimal]:
+    """This month's spend of each budget: its counter's, else the rows' (one query each),
+    which then seeds the counter."""
+    spent = dict(counted)
+    for budget in budgets:
+        if budget not in spent:
+            summed = spent_this_month(budget.scope, [budget.subject])[budget.subject]
+            spent[budget] = _seed(budget, summed)
+    return spent
+
+
+@fail_open(lambda budget, spent: spent)
+def _seed(budget: Budget, spent: Decimal) -> Decimal:
+    """Start the budget's counter at `spent`, the rows' sum; the counter's spend. `add`, not
+    `set`: when another process seeded it first, its count (and the writes it has counted
+    since) stands, and both report it."""
+    key = _spend_key(budget.scope, budget.subject, _this_month())
+    if cache.add(key, _units(spent), timeout=SPEND_TTL_S):
+        return spent
+    units = cache.get(key)
+    return spent if units is None else units * UNIT
+
+
+@fail_open(lambda *_: None)
+def count_spend(records: Iterable[GenerationRecord]) -> None:
+    """Add the cost of committed usage records to their key's and persona's counters, where
+    those exist: a missing counter is seeded from the rows, these included."""
+    month = _this_month()
+    added: Counter[str] = Counter()
+    for record in records:
+        if not record.cost:
+            continue
+        units = _units(record.cost)
+        if record.api_key_id is not None:
+            added[_spend_key(BudgetAlert.Scope.KEY, str(record.api_key_id), month)] += units
+        if record.persona_slug:
+            added[_spend_key(BudgetAlert.Scope.PERSONA, record.persona_slug, month)] += units
+    present = cache.get_many(list(added)) if added else {}  # one round trip for the batch
+    for key, units in added.items():
+        if key not in present:  # no counter: the next check seeds it from the rows
+            continue
+        try:
+            # Redis's INCR recreates, without a TTL, a key that expired after Django checked
+            # it exists: a count of exactly what was added may be such an orphan (or a
+            # counter that stood at 0) and is dropped, to be seeded again.
+            if cache.incr(key, units) == units:
+                cache.delete(key)
+        except ValueError:  # no counter
+            pass
+
+
+@fail_open(lambda *_: None)
+def _forget_spend(keys: list[str]) -> None:
+    cache.delete_many(keys)
+
+
+@receiver(post_save, sender=Generation, dispatch_uid="budget-forget-spend")
+def _forget_saved_spend(sender: type[Generation], instance: Generation, **kwargs: Any) -> None:
+    """A row saved one by one (a shell, a data fix, a test) is not counted: the gateway
+    writes in bulk, which sends no signal, and counts through count_spend. Its counters are
+    dropped, now and on commit, so the next check sums the rows, this one included."""
+    month = _this_month()
+    keys: list[str] = []
+    if instance.api_key_id is not None:
+        keys.append(_spend_key(BudgetAlert.Scope.KEY, str(instance.api_key_id), month))
+    if instance.persona_slug:
+        keys.append(_spend_key(BudgetAlert.Scope.PERSONA, instance.persona_slug, month))
+    _forget_spend(keys)
+    transaction.on_commit(lambda: _forget_spend(keys))
+
+
+# ---- alerts ------------------------------------------------------------------------------------
+
+
 def raise_alerts(budget: Budget, level: int, spent: Decimal) -> int:
     """Record the alerts `budget` is due this month; the number of new ones."""
     return sum(alert(budget, lv, spent) for lv in _levels_due(level))
@@ -106,11 +237,11 @@ def alert(budget: Budget, level: int, spent: Decimal) -> bool:
     month = month_start().date()
     # Every request past the warning level asks; a flag in the shared cache answers without
     # a query once the row exists (a lost flag costs one query, never a second alert).
-    flag = f"budget-alert:{budget.scope}:{budget.subject}:{month:%Y-%m}:{level}"
-    if cache.get(flag):
+    flag = _alert_flag(budget, level)
+    if _is_flagged(flag):
         return False
     if BudgetAlert.objects.filter(scope=budget.scope, subject=budget.subject, month=month, level=level).exists():
-        cache.set(flag, True, timeout=FLAG_TTL_S)
+        _flag(flag)
         return False
     try:
         with transaction.atomic():  # two processes may race to be first: one row wins
@@ -120,9 +251,36 @@ def alert(budget: Budget, level: int, spent: Decimal) -> bool:
             )
     except IntegrityError:
         return False
-    cache.set(flag, True, timeout=FLAG_TTL_S)
+    _flag(flag)
     _log(budget, level, spent)
     return True
+
+
+def _alert_flag(budget: Budget, level: int) -> str:
+    return f"budget-alert:{budget.scope}:{budget.subject}:{_this_month()}:{level}"
+
+
+@fail_open(lambda *_: False)
+def _is_flagged(flag: str) -> bool:
+    return bool(cache.get(flag))
+
+
+@fail_open(lambda *_: None)
+def _flag(flag: str) -> None:
+    cache.set(flag, True, timeout=FLAG_TTL_S)
+
+
+@fail_open(lambda *_: False)
+def _all_alerted(spent: dict[Budget, Decimal]) -> bool:
+    """Whether the cache's flags say every alert these budgets are due is recorded, so
+    that raise_alerts would do nothing (one cache round trip)."""
+    flags = [
+        _alert_flag(budget, lv)
+        for budget, amount in spent.items()
+        if (level := level_of(budget, amount)) is not None
+        for lv in _levels_due(level)
+    ]
+    return not flags or len(cache.get_many(flags)) == len(flags)
 
 
 def check_all(budgets: Iterable[Budget]) -> int:

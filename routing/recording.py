@@ -24,6 +24,7 @@ from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 
 from qfweb.redact import redact
+from routing import budget
 from routing.models import Attempt, Generation, Provider
 from routing.providers.base import ERROR_TEXT_LIMIT
 
@@ -88,15 +89,17 @@ def write_many(records: list[GenerationRecord]) -> list[BaseException | None]:
     only itself."""
     try:
         _write(records)
-        return [None] * len(records)
+        errors: list[BaseException | None] = [None] * len(records)
     except Exception:  # noqa: BLE001 (each record is retried and reports its own error)
         if not connection.in_atomic_block:
             connection.close_if_unusable_or_obsolete()
-        return [_write_one(record) for record in records]
+        errors = [_write_one(record) for record in records]
     finally:
         # Outside a request nothing else hands the connection back to the pool.
         if not connection.in_atomic_block:
             connection.close()
+    budget.count_spend(record for record, error in zip(records, errors) if error is None)
+    return errors
 
 
 def write(record: GenerationRecord) -> None:
