@@ -377,3 +377,9 @@ def run(coro_fn: Callable[[], Awaitable[None]]) -> None:
     import uvloop
 
     uvloop.run(coro_fn())
+
+
+def live_workers(gateway: Gateway) -> list[int]:
+    """The worker processes running now: a soak compares them with those it started with,
+    since uvicorn replaces a worker that died."""
+    return _children(gateway.master.pid)
