@@ -12,9 +12,10 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 import time_machine
+from django.core.cache import caches
 
 from personas.auth import FAILED_AUTH_PER_MINUTE
-from personas.keys import checksum, generate_key, hash_key
+from personas.keys import api_key_issue, checksum, generate_key, hash_key
 from personas.models import ApiKey
 from tests.factories import bearer
 
@@ -145,3 +146,36 @@ def test_it_records_the_first_use_and_not_again_within_the_minute(issued, client
         client.get("/api/me", **bearer(plaintext))
     api_key.refresh_from_db()
     assert api_key.last_used_at == T0 + timedelta(seconds=61)
+
+
+@pytest.fixture
+def last_use_claims(monkeypatch) -> list[str]:
+    """The keys of each claim of a minute's last use asked of the shared cache."""
+    claims: list[str] = []
+    backend = type(caches["default"])
+    add = backend.add
+
+    def recorded(self, key, *args, **kwargs):
+        if key.startswith("apikey:used:"):
+            claims.append(key)
+        return add(self, key, *args, **kwargs)
+
+    monkeypatch.setattr(backend, "add", recorded)
+    return claims
+
+
+def test_it_asks_the_shared_cache_about_last_use_once_a_minute_per_key(issued, client, last_use_claims):
+    plaintext, api_key = issued
+    other = api_key_issue(name="other", all_personas=True)
+    with time_machine.travel(T0, tick=False):
+        for _ in range(3):
+            assert client.get("/api/me", **bearer(plaintext)).status_code == 200
+        assert client.get("/api/me", **bearer(other.plaintext)).status_code == 200
+    assert sorted(last_use_claims) == sorted([f"apikey:used:{api_key.pk}", f"apikey:used:{other.api_key.pk}"])
+    with time_machine.travel(T0 + timedelta(seconds=59), tick=False):
+        client.get("/api/me", **bearer(plaintext))
+    assert len(last_use_claims) == 2
+    with time_machine.travel(T0 + timedelta(seconds=61), tick=False):
+        client.get("/api/me", **bearer(plaintext))
+        client.get("/api/me", **bearer(plaintext))
+    assert last_use_claims[2:] == [f"apikey:used:{api_key.pk}"]

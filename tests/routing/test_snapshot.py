@@ -3,8 +3,11 @@ configuration row changes (STYLE B-3, the Zulip cache-test pattern)."""
 
 from __future__ import annotations
 
+import contextvars
+
 import pytest
-from django.core.cache import cache
+from asgiref.sync import sync_to_async
+from django.core.cache import cache, caches
 from django.db import connection, transaction
 from django.test.utils import CaptureQueriesContext
 
@@ -24,7 +27,10 @@ from routing.resolution import resolve_live
 from routing.snapshot import (
     VERSION_KEY,
     PerProcess,
+    bump_config_version,
+    config_current,
     config_version,
+    one_version,
     snapshot_build,
     snapshot_get,
 )
@@ -157,3 +163,67 @@ def test_settings_changes_rebuild_the_snapshot(demo, settings):
     snapshot = snapshot_get()
     assert snapshot.multi_model is False and snapshot.env_task_models == {"response": "gemini:gemini-1.5-pro"}
     assert resolve_smith() == ["echo:echo"]
+
+
+# ---- one version read per request, and the event loop (issue 8) -------------------------
+
+
+@pytest.fixture
+def version_reads(monkeypatch) -> list[str]:
+    """Each read of the configuration version from the cache."""
+    reads: list[str] = []
+    backend = type(caches["default"])
+    get = backend.get
+
+    def recorded(self, key, *args, **kwargs):
+        if key == VERSION_KEY:
+            reads.append(key)
+        return get(self, key, *args, **kwargs)
+
+    monkeypatch.setattr(backend, "get", recorded)
+    return reads
+
+
+def test_inside_one_version_the_version_is_read_from_the_cache_once(demo, version_reads):
+    config_version()  # the very first read stores a version
+    version_reads.clear()
+    with one_version():
+        version = config_version()
+        resolve_smith()  # the snapshot and the persona profiles ask too
+        assert config_version() == version
+    assert len(version_reads) == 1
+    config_version()  # outside a request every call asks
+    assert len(version_reads) == 2
+
+
+def test_a_change_inside_one_version_is_seen_by_the_rest_of_the_request(demo):
+    with one_version():
+        before = snapshot_get()
+        gpt4o = Model.objects.get(provider__name="openai", name="gpt-4o")
+        gpt4o.is_enabled = False
+        gpt4o.save()
+        assert config_version() > before.version
+        assert snapshot_get().models["openai:gpt-4o"].is_enabled is False
+
+
+@pytest.mark.django_db(transaction=True)
+async def test_on_the_loop_a_stale_value_is_served_until_config_current_rebuilds_it(demo):
+    held = await sync_to_async(snapshot_get)()
+    bump_config_version()
+    # Building here would query on the loop, which the ORM refuses (SynchronousOnlyOperation).
+    assert snapshot_get() is held
+    await config_current()
+    current = snapshot_get()
+    assert current is not held and current.version == config_version()
+
+
+def test_a_value_built_under_a_newer_version_than_the_request_read_is_kept(demo, django_assert_num_queries):
+    holder = PerProcess(snapshot_build)
+    with one_version():
+        read = config_version()
+        # Meanwhile another request (a context of its own) sees a change and rebuilds.
+        contextvars.Context().run(bump_config_version)
+        newer = contextvars.Context().run(holder.get)
+        assert newer.version > read == config_version()
+        with django_assert_num_queries(0):
+            assert holder.get() is newer
