@@ -26,9 +26,8 @@ from qfweb.problems import RENDERED, problem_of
 from qfweb.sse import stream_response, warn
 from routing.access import Caller
 from routing.engine import generate
-from routing.offloop import run_sync
 from routing.providers.base import Message
-from routing.snapshot import snapshot_get
+from routing.snapshot import config_current, snapshot_get
 
 openai_api = NinjaAPI(
     title="qfweb, OpenAI-compatible",
@@ -105,12 +104,14 @@ async def audio_speech(request: HttpRequest, payload: SpeechIn):
 
 @openai_api.get("/models", response=ModelListOut, summary="The personas, tasks and models this key may use")
 async def models_list(request: HttpRequest):
-    return {"object": "list", "data": await run_sync(visible_models, request.auth)}
+    await config_current()  # then the list is read from memory, on the loop
+    return {"object": "list", "data": visible_models(request.auth)}
 
 
 @openai_api.get("/models/{path:model}", response=ModelOut, summary="One of them")
 async def models_retrieve(request: HttpRequest, model: str):
-    for item in await run_sync(visible_models, request.auth):
+    await config_current()
+    for item in visible_models(request.auth):
         if item["id"] == model:
             return item
     raise NotFound(f"unknown model {model!r}", field="model", code="model_not_found")
