@@ -27,7 +27,7 @@ from personas.models import ApiKey
 from routing.access import Caller
 from routing.cacheguard import fail_open
 from routing.offloop import run_sync
-from routing.snapshot import bump_config_version, config_version
+from routing.snapshot import aread_version, bump_config_version, config_version
 
 if TYPE_CHECKING:
     from django.contrib.auth.base_user import AbstractBaseUser
@@ -196,6 +196,7 @@ async def acaller_for_key(plaintext: str) -> Caller | None:
     prefix = parse_key(plaintext)
     if prefix is None:
         return None
+    await aread_version()
     caller = _checked(_held(prefix) or await run_sync(_load, prefix), plaintext)
     if caller is not None and _first_use_this_minute(prefix, caller.key_id):
         await run_sync(_mark_used, caller.key_id)

@@ -28,3 +28,20 @@ def fail_open(default: Callable[..., Any]) -> Callable[[F], F]:
         return guarded  # type: ignore[return-value]
 
     return wrap
+
+
+def afail_open(default: Callable[..., Any]) -> Callable[[F], F]:
+    """fail_open for coroutine functions."""
+
+    def wrap(function: F) -> F:
+        @functools.wraps(function)
+        async def guarded(*args: Any, **kwargs: Any) -> Any:
+            try:
+                return await function(*args, **kwargs)
+            except Exception as exc:  # as fail_open
+                logger.warning("%s failed open: %s: %s", function.__name__, type(exc).__name__, exc)
+                return default(*args, **kwargs)
+
+        return guarded  # type: ignore[return-value]
+
+    return wrap

@@ -22,7 +22,8 @@ from enum import Enum
 from django.conf import settings
 from django.core.cache import cache
 
-from routing.cacheguard import fail_open
+from qfweb.cache import aget_many
+from routing.cacheguard import afail_open, fail_open
 
 FAILURE_MEMORY_S = 600  # consecutive failures further apart than this are forgotten
 DECAY_S = 600  # k returns to 0 after a successful probe and this long closed (R2)
@@ -58,8 +59,21 @@ def admit(targets: Iterable[Target], *, request_id: str, probe_ttl: float) -> Ad
     """May this request call the model behind `targets` (its provider, then itself)? One
     cache round trip when all are closed."""
     targets = tuple(targets)
-    keys = [t.key(part) for t in targets for part in ("open", "tripped", "failures")]
-    found = cache.get_many(keys)
+    return _decide(targets, cache.get_many(_state_keys(targets)), request_id, probe_ttl)
+
+
+@afail_open(lambda *_, **__: Admission(State.CLOSED))
+async def aadmit(targets: Iterable[Target], *, request_id: str, probe_ttl: float) -> Admission:
+    """admit for the engine: the state is read without blocking the event loop."""
+    targets = tuple(targets)
+    return _decide(targets, await aget_many(_state_keys(targets)), request_id, probe_ttl)
+
+
+def _state_keys(targets: tuple[Target, ...]) -> list[str]:
+    return [t.key(part) for t in targets for part in ("open", "tripped", "failures")]
+
+
+def _decide(targets: tuple[Target, ...], found: dict, request_id: str, probe_ttl: float) -> Admission:
     now = time.time()
     probes: list[Target] = []
     for target in targets:

@@ -244,7 +244,7 @@ class Run:
                 admission = Admission(State.PROBE, probes=tuple(t for t in targets if circuit.is_tripped(t)))
             else:
                 # The permit lasts as long as the attempt can (R5).
-                admission = circuit.admit(targets, request_id=self.job.request_id, probe_ttl=remaining)
+                admission = await circuit.aadmit(targets, request_id=self.job.request_id, probe_ttl=remaining)
             if admission.state is State.OPEN:
                 self.attempt(model, AttemptOutcome.CIRCUIT_OPEN, error_text="circuit open")
                 self.opened.append((admission.until or time.time(), entry))

@@ -30,6 +30,7 @@ from django.core.cache import cache
 from django.db import models, transaction
 from django.db.models.signals import post_delete, post_save
 
+from qfweb.cache import aget_many
 from routing.config import ConfigSnapshot, ModelInfo, ProviderInfo, TaskInfo
 from routing.models import (
     Capability,
@@ -59,6 +60,20 @@ def one_version() -> Iterator[None]:
         yield
     finally:
         _request_version.reset(token)
+
+
+async def aread_version() -> None:
+    """Read this request's version (one_version) without blocking the event loop; should
+    that fail, config_version() reads it as ever."""
+    memo = _request_version.get()
+    if memo is None or memo:
+        return
+    try:
+        found = await aget_many([VERSION_KEY])
+    except Exception:  # noqa: BLE001 (the sync read below reports the cache's failure)
+        return
+    if VERSION_KEY in found:
+        memo.append(found[VERSION_KEY])
 
 
 def config_version() -> int:
@@ -159,6 +174,7 @@ _all: weakref.WeakSet[PerProcess] = weakref.WeakSet()  # the module-level ones l
 async def config_current() -> None:
     """Bring every per-process value up to the configuration version, building off the
     loop when one is behind; warm, this is the request's one cache read."""
+    await aread_version()
     if not all(value.is_current() for value in _all):
         await run_sync(_build_all)
 

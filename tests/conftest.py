@@ -331,7 +331,7 @@ def redis_cache():
     url = f"redis://{REDIS_HOST}/{db}"
     prefix = f"qft-{uuid.uuid4().hex[:8]}"
     settings = {
-        "default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": url, "KEY_PREFIX": prefix}
+        "default": {"BACKEND": "qfweb.cache.SharedRedisCache", "LOCATION": url, "KEY_PREFIX": prefix}
     }
     client = redis.Redis.from_url(url)
     with override_settings(CACHES=settings):

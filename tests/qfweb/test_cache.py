@@ -59,3 +59,26 @@ def test_requests_do_not_open_redis_connections_of_their_own(redis_cache, settin
     objects = [contextvars.Context().run(one_request, n) for n in range(20)]
     assert len({id(cache) for cache in objects}) == 20
     assert len(connections_made) <= 1  # none when an earlier test of this process opened it
+
+
+async def test_the_loop_reads_what_the_sync_client_wrote(redis_cache):
+    from django.core.cache import cache
+
+    from qfweb.cache import aget_many
+
+    cache.set_many({"count": 3, "until": 1.5, "pair": ("a", None)})
+    found = await aget_many(["count", "until", "pair", "missing"])
+    assert found == cache.get_many(["count", "until", "pair", "missing"]) == {
+        "count": 3, "until": 1.5, "pair": ("a", None),
+    }
+
+
+async def test_the_engine_admits_without_blocking_and_fails_open_when_redis_is_gone(settings):
+    from routing.circuit import State, Target, aadmit
+
+    settings.CACHES = {"default": {
+        "BACKEND": "qfweb.cache.SharedRedisCache", "LOCATION": "redis://127.0.0.1:1/0",
+        "OPTIONS": {"socket_connect_timeout": 0.2},
+    }}
+    admission = await aadmit([Target("provider", "p")], request_id="r", probe_ttl=1)
+    assert admission.state is State.CLOSED
