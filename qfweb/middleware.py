@@ -28,9 +28,8 @@ from routing.snapshot import one_version
 REQUEST_ID_HEADER = "X-Request-ID"
 
 
-class RequestIdMiddleware:
-    """Every response carries the id of its request (`X-Request-ID`), made here, never taken
-    from the client: the generation rows, logs and error bodies are found by it."""
+class _BothModes:
+    """A middleware of our own, sync or async as the stack around it: `call` and `__acall__`."""
 
     sync_capable = True
     async_capable = True
@@ -42,8 +41,20 @@ class RequestIdMiddleware:
             markcoroutinefunction(self)
 
     def __call__(self, request: HttpRequest) -> HttpResponseBase:
-        if self.is_async:
-            return self.__acall__(request)
+        return self.__acall__(request) if self.is_async else self.call(request)
+
+    def call(self, request: HttpRequest) -> HttpResponseBase:
+        raise NotImplementedError
+
+    async def __acall__(self, request: HttpRequest) -> HttpResponseBase:
+        raise NotImplementedError
+
+
+class RequestIdMiddleware(_BothModes):
+    """Every response carries the id of its request (`X-Request-ID`), made here, never taken
+    from the client: the generation rows, logs and error bodies are found by it."""
+
+    def call(self, request: HttpRequest) -> HttpResponseBase:
         request.request_id = uuid.uuid4().hex
         return _tag(request, self.get_response(request))
 
@@ -52,22 +63,11 @@ class RequestIdMiddleware:
         return _tag(request, await self.get_response(request))
 
 
-class ConfigVersionMiddleware:
+class ConfigVersionMiddleware(_BothModes):
     """The configuration version is read from the shared cache once per request, however
     many cached values (snapshot, personas, key scopes) ask for it (routing.snapshot)."""
 
-    sync_capable = True
-    async_capable = True
-
-    def __init__(self, get_response: Callable) -> None:
-        self.get_response = get_response
-        self.is_async = iscoroutinefunction(get_response)
-        if self.is_async:
-            markcoroutinefunction(self)
-
-    def __call__(self, request: HttpRequest) -> HttpResponseBase:
-        if self.is_async:
-            return self.__acall__(request)
+    def call(self, request: HttpRequest) -> HttpResponseBase:
         with one_version():
             return self.get_response(request)
 
