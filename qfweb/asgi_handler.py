@@ -6,8 +6,8 @@ view: to send `request_started` and to close the response. A gateway request who
 all async (qfweb.middleware, the generation views) then pays a thread start and two hops for
 nothing (issue 8's profile). Here both run inline unless the request already has its
 thread: Django's receivers of those signals (reset_queries, close_old_connections,
-close_caches) act on the calling thread's database connections, and the loop's thread never
-has any (the ORM refuses to run on it), so inline they do what they would have done in a
+close_caches) act on the calling thread's database connections, and the loop's thread has
+none open (the ORM refuses to run on it), so inline they do what they would have done in a
 thread made only for them.
 
 `handle` is Django 5.2's with those two calls changed; `tests/qfweb/test_asgi_handler.py`
@@ -22,6 +22,7 @@ from asgiref.sync import SyncToAsync, sync_to_async
 from django.core import signals
 from django.core.exceptions import RequestAborted
 from django.core.handlers import asgi
+from django.db import connections
 from django.http import HttpResponseBase
 from django.urls import set_script_prefix
 
@@ -32,13 +33,23 @@ def has_request_thread() -> bool:
     return context is not None and context in SyncToAsync.context_to_thread_executor
 
 
+def inline_is_safe() -> bool:
+    """May the signals' receivers run here, on the loop's thread? Not when the request has
+    a thread of its own, nor when this thread holds an open connection: never so under a
+    server, but in tests the loop runs on the test's own thread, whose connection is not
+    the request's to close."""
+    return not has_request_thread() and all(
+        c.connection is None for c in connections.all(initialized_only=True)
+    )
+
+
 async def close_response(response: HttpResponseBase) -> None:
-    """`response.close()` (which sends request_finished) in the request's thread if it has
-    one, else inline."""
-    if has_request_thread():
-        await sync_to_async(response.close)()
-    else:
+    """`response.close()` (which sends request_finished) inline when that is safe, else in
+    the request's thread as Django does."""
+    if inline_is_safe():
         response.close()
+    else:
+        await sync_to_async(response.close)()
 
 
 class ASGIHandler(asgi.ASGIHandler):
@@ -50,7 +61,10 @@ class ASGIHandler(asgi.ASGIHandler):
         set_script_prefix(asgi.get_script_prefix(scope))
         # Changed: Django awaits request_started.asend, which hops to a new thread for its
         # sync receivers; they have nothing to do there.
-        signals.request_started.send(sender=self.__class__, scope=scope)
+        if inline_is_safe():
+            signals.request_started.send(sender=self.__class__, scope=scope)
+        else:
+            await signals.request_started.asend(sender=self.__class__, scope=scope)
         request, error_response = self.create_request(scope, body_file)
         if request is None:
             body_file.close()

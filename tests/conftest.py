@@ -350,3 +350,13 @@ def peer_env(redis_cache):
         DJANGO_SETTINGS_MODULE="tests.settings",
     )
     return env
+
+
+@pytest.fixture
+def loop_thread_without_connection(transactional_db):
+    """The test's thread holds no open database connection, as a server's event-loop thread
+    never does: only then does qfweb.asgi_handler send the request signals inline. (The
+    async tests' loop runs on the test's thread, whose connection the fixtures opened.)"""
+    from django.db import connections
+
+    connections.close_all()

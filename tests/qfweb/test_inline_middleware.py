@@ -21,7 +21,7 @@ from tests.fault import ok
 pytestmark = pytest.mark.django_db(transaction=True)
 
 
-async def test_an_api_request_makes_no_thread_hop_once_warm(gateway, fault, monkeypatch):
+async def test_an_api_request_makes_no_thread_hop_once_warm(gateway, fault, monkeypatch, loop_thread_without_connection):
     fault.program("gpt-a", ok(text="Hello"))
     request = {"json": {"prompt": "hi"}, "headers": {"Authorization": f"Bearer {gateway.key}"}}
     async with asgi_client() as client:
