@@ -360,3 +360,6 @@ def loop_thread_without_connection(transactional_db):
     from django.db import connections
 
     connections.close_all()
+    if any(c.connection is not None for c in connections.all(initialized_only=True)):
+        # Django never closes SQLite's in-memory test database; PostgreSQL's run covers it.
+        pytest.skip("this thread's in-memory SQLite connection cannot be closed")
