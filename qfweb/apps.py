@@ -11,6 +11,7 @@ class QfwebConfig(AppConfig):
     def ready(self) -> None:
         from django.apps import apps
 
+        from qfweb import checks  # noqa: F401 (registers the deployment checks)
         from qfweb.schedule import install_schedule
 
         # Sent for apps with models only: after django-celery-beat's tables are migrated.
