@@ -32,8 +32,9 @@ from django.db.models.signals import post_save
 from django.dispatch import receiver
 from django.utils import timezone
 
+from qfweb.cache import aget_many
 from qfweb.errors import BudgetExceeded
-from routing.cacheguard import fail_open
+from routing.cacheguard import afail_open, fail_open
 from routing.models import BudgetAlert, Generation
 from routing.offloop import run_sync
 
@@ -83,7 +84,7 @@ async def aenforce(budgets: tuple[Budget, ...]) -> tuple[str, ...]:
     counter is warm and every alert due is known to be recorded; else in a thread."""
     if not budgets:
         return ()
-    spent = _counted(budgets)
+    spent = await _acounted(budgets)
     if len(spent) == len(budgets) and _all_alerted(spent):
         return _judge(budgets, spent, record_alerts=False)
     return await run_sync(_enforce, budgets, spent)
@@ -147,9 +148,24 @@ def _units(amount: Decimal) -> int:
 @fail_open(lambda *_: {})
 def _counted(budgets: Iterable[Budget]) -> dict[Budget, Decimal]:
     """The spend of each budget whose counter is warm (one cache round trip)."""
+    keys = _spend_keys(budgets)
+    return _spent_of(keys, cache.get_many(list(keys)))
+
+
+@afail_open(lambda *_: {})
+async def _acounted(budgets: Iterable[Budget]) -> dict[Budget, Decimal]:
+    """_counted without blocking the event loop."""
+    keys = _spend_keys(budgets)
+    return _spent_of(keys, await aget_many(list(keys)))
+
+
+def _spend_keys(budgets: Iterable[Budget]) -> dict[str, Budget]:
     month = _this_month()
-    keys = {_spend_key(b.scope, b.subject, month): b for b in budgets}
-    return {keys[key]: units * UNIT for key, units in cache.get_many(keys).items()}
+    return {_spend_key(b.scope, b.subject, month): b for b in budgets}
+
+
+def _spent_of(keys: dict[str, Budget], found: dict[str, int]) -> dict[Budget, Decimal]:
+    return {keys[key]: units * UNIT for key, units in found.items()}
 
 
 def _with_sums(budgets: tuple[Budget, ...], counted: dict[Budget, Decimal]) -> dict[Budget, Decimal]:

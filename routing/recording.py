@@ -19,13 +19,13 @@ import weakref
 from dataclasses import dataclass, field
 from decimal import Decimal
 
-from asgiref.sync import sync_to_async
 from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 
 from qfweb.redact import redact
 from routing import budget
 from routing.models import Attempt, Generation, Provider
+from routing.offloop import run_sync
 from routing.providers.base import ERROR_TEXT_LIMIT
 
 
@@ -94,18 +94,8 @@ def write_many(records: list[GenerationRecord]) -> list[BaseException | None]:
         if not connection.in_atomic_block:
             connection.close_if_unusable_or_obsolete()
         errors = [_write_one(record) for record in records]
-    finally:
-        # Outside a request nothing else hands the connection back to the pool.
-        if not connection.in_atomic_block:
-            connection.close()
     budget.count_spend(record for record, error in zip(records, errors) if error is None)
     return errors
-
-
-def write(record: GenerationRecord) -> None:
-    """Store one generation and its attempts (raises what stopped it)."""
-    if (error := _write_one(record)) is not None:
-        raise error
 
 
 def _write_one(record: GenerationRecord) -> BaseException | None:
@@ -181,7 +171,8 @@ class UsageLog:
             while self.queue:
                 batch, self.queue = self.queue[:MAX_BATCH], self.queue[MAX_BATCH:]
                 try:
-                    errors = await sync_to_async(write_many)([record for record, _ in batch])
+                    # Outside a request nothing else hands the connection back to the pool.
+                    errors = await run_sync(write_many, [record for record, _ in batch])
                 except BaseException as exc:  # noqa: BLE001 (every waiting request is told)
                     errors = [exc] * len(batch)
                 for (record, future), error in zip(batch, errors):
